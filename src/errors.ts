@@ -1,0 +1,95 @@
+/**
+ * Typed errors. Every failure the library reports is an Fs3BurnError with a stable
+ * `code` (callers switch on it, never on message text), an `exitCode` the CLI uses,
+ * an optional `hint` (what to run or check next) and a JSON form.
+ */
+
+/** Process exit statuses, documented in docs/cli.md. Stable: tools script against them. */
+export const ExitCode = {
+  OK: 0,
+  INTERNAL: 1,
+  USAGE: 2,
+  BAD_INPUT: 3,
+  UNSUPPORTED: 4,
+  VERIFY_FAILED: 5,
+  DEVICE: 6,
+  REFUSED: 7,
+  BURN_FAILED: 8,
+} as const;
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** Error codes and the exit status each maps to. */
+export const ErrorCodes = {
+  // usage
+  USAGE: ExitCode.USAGE,
+  // reading input
+  FILE_NOT_FOUND: ExitCode.BAD_INPUT,
+  FILE_IS_DIRECTORY: ExitCode.BAD_INPUT,
+  FILE_NOT_READABLE: ExitCode.BAD_INPUT,
+  FILE_READ_FAILED: ExitCode.BAD_INPUT,
+  FILE_EMPTY: ExitCode.BAD_INPUT,
+  IMAGE_TOO_SHORT: ExitCode.BAD_INPUT,
+  IMAGE_UNKNOWN_FORMAT: ExitCode.BAD_INPUT,
+  // recognised but not handled
+  FORMAT_UNSUPPORTED: ExitCode.UNSUPPORTED,
+  // FS3 structure
+  IMAGE_CORRUPT: ExitCode.VERIFY_FAILED,
+  IMAGE_VERIFY_FAILED: ExitCode.VERIFY_FAILED,
+  // MFA1 archives
+  MFA_PSID_REQUIRED: ExitCode.BAD_INPUT,
+  MFA_PSID_NOT_FOUND: ExitCode.BAD_INPUT,
+  MFA_CORRUPT: ExitCode.BAD_INPUT,
+  MFA_CRC_MISMATCH: ExitCode.BAD_INPUT,
+  // image building
+  BUILD_INVALID_PARAMS: ExitCode.USAGE,
+  // writing output
+  OUTPUT_WRITE_FAILED: ExitCode.BAD_INPUT,
+  // anything unexpected
+  INTERNAL: ExitCode.INTERNAL,
+} as const satisfies Record<string, ExitCodeValue>;
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export interface Fs3BurnErrorJSON {
+  name: string;
+  code: ErrorCode;
+  exitCode: number;
+  message: string;
+  hint?: string;
+  data?: Record<string, unknown>;
+}
+
+export class Fs3BurnError extends Error {
+  readonly code: ErrorCode;
+  readonly exitCode: ExitCodeValue;
+  readonly hint?: string;
+  readonly data?: Record<string, unknown>;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { hint?: string; data?: Record<string, unknown>; cause?: unknown } = {},
+  ) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'Fs3BurnError';
+    this.code = code;
+    this.exitCode = ErrorCodes[code];
+    if (opts.hint !== undefined) this.hint = opts.hint;
+    if (opts.data !== undefined) this.data = opts.data;
+  }
+
+  toJSON(): Fs3BurnErrorJSON {
+    const out: Fs3BurnErrorJSON = {
+      name: this.name,
+      code: this.code,
+      exitCode: this.exitCode,
+      message: this.message,
+    };
+    if (this.hint !== undefined) out.hint = this.hint;
+    if (this.data !== undefined) out.data = this.data;
+    return out;
+  }
+}
+
+export function isFs3BurnError(e: unknown): e is Fs3BurnError {
+  return e instanceof Fs3BurnError;
+}
