@@ -22,3 +22,13 @@ export function out(text: string): void {
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
+
+/**
+ * Thrown by a command that has already printed its result (e.g. a verify report that
+ * failed) and only needs the process to end with `status`.
+ */
+export class ExitWith extends Error {
+  constructor(readonly status: number) {
+    super(`exit ${status}`);
+  }
+}

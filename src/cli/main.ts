@@ -7,6 +7,7 @@
 import { Command, CommanderError } from 'commander';
 import { ExitCode, Fs3BurnError, isFs3BurnError } from '../errors.js';
 import { registerImageCommands } from './image-command.js';
+import { ExitWith } from './io.js';
 import { registerMfaCommands } from './mfa-command.js';
 import { registerQueryVerify } from './query-verify-command.js';
 
@@ -50,6 +51,7 @@ export async function main(argv: string[]): Promise<number> {
       }
       return ExitCode.USAGE;
     }
+    if (e instanceof ExitWith) return e.status;
     if (isFs3BurnError(e)) {
       report(e, json);
       return e.exitCode;

@@ -1,0 +1,68 @@
+/** `fs3burn -i IMAGE query|q [full]` and `fs3burn -i IMAGE verify|v` (flint's argument style). */
+import type { Command } from 'commander';
+import { ErrorCodes, Fs3BurnError } from '../errors.js';
+import { parseFs3 } from '../image/fs3.js';
+import { describeImage } from '../image/query.js';
+import { verifyFs3 } from '../image/verify.js';
+import { openImage } from '../io/open-image.js';
+import { formatQuery, formatVerify, verifyFailureLine } from './format.js';
+import { ExitWith, globalOpts, out, printJson, type GlobalOpts } from './io.js';
+
+function requireImage(opts: GlobalOpts, command: string): string {
+  if (opts.device && !opts.image) {
+    throw new Fs3BurnError('USAGE', `${command} on a device (-d) is not available in this version: give an image with -i IMAGE`);
+  }
+  if (!opts.image) {
+    throw new Fs3BurnError('USAGE', `${command} needs an image: fs3burn -i IMAGE ${command}`);
+  }
+  return opts.image;
+}
+
+export function registerQueryVerify(program: Command): void {
+  program
+    .command('query')
+    .alias('q')
+    .argument('[full]', '"full" adds MIC version, PRS name, part number, description and update method')
+    .description('print the image\'s FW version, PSID, GUIDs/MACs, VSDs and security attributes')
+    .action(async (full: string | undefined, _o: unknown, cmd: Command) => {
+      const opts = globalOpts(cmd);
+      if (full !== undefined && full !== 'full') throw new Fs3BurnError('USAGE', `unknown query argument "${full}" (expected "full")`);
+      const path = requireImage(opts, 'query');
+      const { bytes, source } = await openImage(path, opts.psid ? { psid: opts.psid } : {});
+      const img = parseFs3(bytes);
+      const cut = img.entries.find((e) => !e.inBounds);
+      if (cut) {
+        throw new Fs3BurnError(
+          'IMAGE_CORRUPT',
+          `Failed to query image: ${source}. The image is truncated: ${cut.name} at 0x${cut.address.toString(16)} (0x${cut.size.toString(16)} bytes) lies past its end (0x${bytes.length.toString(16)} bytes)`,
+          { hint: 'use the whole image file: device-data sections sit at the top of the 16 MiB flash' },
+        );
+      }
+      const q = describeImage(img);
+      if (opts.json) printJson({ source, ...q });
+      else out(formatQuery(q, full === 'full'));
+    });
+
+  program
+    .command('verify')
+    .alias('v')
+    .description('check every CRC of the image and say whether a card can boot it')
+    .action(async (_o: unknown, cmd: Command) => {
+      const opts = globalOpts(cmd);
+      const path = requireImage(opts, 'verify');
+      const { bytes, source } = await openImage(path, opts.psid ? { psid: opts.psid } : {});
+      const report = verifyFs3(bytes);
+      const failCode = report.code === 'IMAGE_CORRUPT' ? 'IMAGE_CORRUPT' : 'IMAGE_VERIFY_FAILED';
+      if (opts.json) {
+        printJson({ source, ...report });
+        if (!report.bootable) throw new ExitWith(ErrorCodes[failCode]);
+        return;
+      }
+      out(formatVerify(report));
+      if (!report.bootable) {
+        throw new Fs3BurnError(failCode, verifyFailureLine(report), {
+          data: { badSections: report.badSections },
+        });
+      }
+    });
+}
