@@ -40,10 +40,36 @@ export const ErrorCodes = {
   MFA_PSID_NOT_FOUND: ExitCode.BAD_INPUT,
   MFA_CORRUPT: ExitCode.BAD_INPUT,
   MFA_CRC_MISMATCH: ExitCode.BAD_INPUT,
+  MFA_NOT_ARCHIVE: ExitCode.BAD_INPUT,
   // image building
   BUILD_INVALID_PARAMS: ExitCode.USAGE,
   // writing output
   OUTPUT_WRITE_FAILED: ExitCode.BAD_INPUT,
+  // TRANSPORT: naming and opening devices, config-space and /dev/mst I/O (docs/transports.md)
+  DEVICE_NAME_INVALID: ExitCode.USAGE,
+  DEVICE_NOT_FOUND: ExitCode.DEVICE,
+  DEVICE_PERMISSION_DENIED: ExitCode.DEVICE,
+  DEVICE_CONFIG_TRUNCATED: ExitCode.DEVICE,
+  DEVICE_READ_ONLY: ExitCode.DEVICE,
+  DEVICE_LOCKDOWN: ExitCode.DEVICE,
+  DEVICE_OFFSET_INVALID: ExitCode.INTERNAL,
+  DEVICE_OFFSET_OUT_OF_RANGE: ExitCode.DEVICE,
+  DEVICE_CLOSED: ExitCode.INTERNAL,
+  DEVICE_IO_FAILED: ExitCode.DEVICE,
+  DEVICE_NOT_MST: ExitCode.DEVICE,
+  DEVICE_OP_UNSUPPORTED: ExitCode.UNSUPPORTED,
+  DEVICE_FFI_UNAVAILABLE: ExitCode.UNSUPPORTED,
+  DEVICE_SIM_UNAVAILABLE: ExitCode.USAGE,
+  // SIM: the simulated card (docs/device-model.md)
+  SIM_BAD_SPEC: ExitCode.USAGE,
+  SIM_UNKNOWN_PERSONALITY: ExitCode.USAGE,
+  SIM_BAD_FAULT: ExitCode.USAGE,
+  SIM_BAD_OPTIONS: ExitCode.USAGE,
+  SIM_CATALOG_UNAVAILABLE: ExitCode.UNSUPPORTED,
+  SIM_BAD_ACCESS: ExitCode.INTERNAL,
+  SIM_CLOSED: ExitCode.INTERNAL,
+  SIM_STATE_CORRUPT: ExitCode.BAD_INPUT,
+  SIM_STATE_IO: ExitCode.DEVICE,
   // anything unexpected
   INTERNAL: ExitCode.INTERNAL,
 } as const satisfies Record<string, ExitCodeValue>;
