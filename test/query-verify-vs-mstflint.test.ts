@@ -6,6 +6,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
+import { buildFs3Image, placeInSlot } from '../src/image/build/index.js';
+import { CATALOG_NAMES, catalogImage } from '../src/image/catalog.js';
 import { SectionType } from '../src/image/sections.js';
 import { parseFs3 } from '../src/image/fs3.js';
 import { runCli, runCliJson } from './helpers/cli.js';
@@ -61,6 +63,14 @@ beforeAll(() => {
   }
   make('unsigned image with mcc_en and signed_fw', patchSection(hpe, SectionType.IMAGE_INFO, 0x02, flags(0x4100)));
   make('ISSU version 3', patchSection(ibm, SectionType.IMAGE_INFO, 0x314, [0x00, 0x30, 0x01, 0x01]));
+  make('GUID and MAC counts 0', patchSection(hpe, SectionType.DEV_INFO, 0x20, Buffer.concat([uidEntry(0x0002c90300aabbccn, 0), uidEntry(0n, 0)])));
+  make('PRS name longer than mstflint prints', patchSection(hpe, SectionType.IMAGE_INFO, 0x380, asciiz('P'.repeat(120), 128)));
+  // images no vendor wrote: the builder's ConnectX-4 Lx catalog, in slot 0 and in slot 1
+  for (const name of CATALOG_NAMES) make(`built ${name}`, Buffer.from(catalogImage(name)));
+  const cat = catalogImage('cx4lx-14.32.1908');
+  make('built image in slot 1', Buffer.from(placeInSlot(cat, 1)));
+  make('built image in slot 1, old image invalidated in slot 0', Buffer.from(placeInSlot(cat, 1, { other: catalogImage('cx4lx-14.14.1100') })));
+  make('built 8 MiB-chunk image with custom strings', Buffer.from(buildFs3Image({ chunkLog2: 0x17, partNumber: 'MCX4121A-ACAT_Ax', description: 'ConnectX-4 Lx EN adapter card; 25GbE; dual-port SFP28', imageVsd: 'fleet-test', deviceVsd: 'rack 12' })));
 });
 
 describeMstflint('query and verify agree with mstflint 4.21, line for line', () => {

@@ -6,15 +6,17 @@ import type { ImageQuery, UidView } from '../image/query.js';
 import type { VerifyLine, VerifyReport } from '../image/verify.js';
 
 const LABEL_WIDTH = 23;
-const UID_WIDTH = 24;
+/** mstflint prints at most this many characters of the PRS name (measured with a 120-char name). */
+const PRS_NAME_MAX = 96;
 
 function line(label: string, value: string): string {
   return `${`${label}:`.padEnd(LABEL_WIDTH)}${value}\n`;
 }
 
+/** As mstflint: the uid in 16 columns, 7 spaces, then " COUNT", or "N/A" for a zero count. */
 function uidLine(label: string, u: UidView | null): string {
   if (!u) return line(label, 'N/A');
-  return line(label, `${(u.base ?? 'N/A').padEnd(UID_WIDTH)}${u.count}`);
+  return line(label, `${(u.base ?? 'N/A').padEnd(16)}       ${u.count === 0 ? 'N/A' : ` ${u.count}`}`);
 }
 
 export function formatQuery(q: ImageQuery, full: boolean): string {
@@ -24,8 +26,8 @@ export function formatQuery(q: ImageQuery, full: boolean): string {
   if (q.releaseDate) s += line('FW Release Date', q.releaseDate);
   if (full) {
     if (q.micVersion) s += line('MIC Version', q.micVersion);
-    if (q.prsName) s += line('PRS Name', q.prsName);
-    if (q.origPrsName) s += line('Orig PRS Name', q.origPrsName);
+    if (q.prsName) s += line('PRS Name', q.prsName.slice(0, PRS_NAME_MAX));
+    if (q.origPrsName) s += line('Orig PRS Name', q.origPrsName.slice(0, PRS_NAME_MAX));
     if (q.partNumber) s += line('Part Number', q.partNumber);
     if (q.description) s += line('Description', q.description);
   }

@@ -59,7 +59,9 @@ export function verifyFs3(buf: Uint8Array): VerifyReport {
     const h = scan.itoc;
     lines.push({
       name: 'ITOC_HEADER',
-      address: h.address,
+      // mstflint prints BOOT2 image-relative but the ITOC and relative sections at their
+      // flash address (image start + offset): measured on an image in slot 1.
+      address: scan.imageStart + h.address,
       size: 0x20,
       status: h.crcOk ? 'OK' : 'BAD_CRC',
       computedCrc: h.crcActual,
@@ -71,7 +73,8 @@ export function verifyFs3(buf: Uint8Array): VerifyReport {
     if (!e.inBounds) status = 'OUT_OF_BOUNDS';
     else if (e.noCrc) status = 'CRC_IGNORED';
     else status = e.sectionCrcActual === e.sectionCrc ? 'OK' : 'BAD_CRC';
-    const line: VerifyLine = { name: e.name, address: e.address, size: e.size, status, storedCrc: e.sectionCrc };
+    const address = e.relativeAddr ? scan.imageStart + e.address : e.address;
+    const line: VerifyLine = { name: e.name, address, size: e.size, status, storedCrc: e.sectionCrc };
     if (e.sectionCrcActual !== undefined) line.computedCrc = e.sectionCrcActual;
     lines.push(line);
   }
