@@ -7,6 +7,7 @@ import { verifyFs3 } from '../image/verify.js';
 import { openImage } from '../io/open-image.js';
 import { formatQuery, formatVerify, verifyFailureLine } from './format.js';
 import { ExitWith, globalOpts, out, printJson, type GlobalOpts } from './io.js';
+import type { SimpleImageCommand } from './simple-args.js';
 
 function requireImage(opts: GlobalOpts, command: string): string {
   if (opts.device && !opts.image) {
@@ -18,29 +19,54 @@ function requireImage(opts: GlobalOpts, command: string): string {
   return opts.image;
 }
 
+/** Run `query` or `verify` on an image (both the commander path and the fast path use it). */
+export async function runImageCommand(c: SimpleImageCommand): Promise<void> {
+  const { bytes, source } = await openImage(c.image, c.psid ? { psid: c.psid } : {});
+  if (c.command === 'query') {
+    const img = parseFs3(bytes);
+    const cut = img.entries.find((e) => !e.inBounds);
+    if (cut) {
+      throw new Fs3BurnError(
+        'IMAGE_CORRUPT',
+        `Failed to query image: ${source}. The image is truncated: ${cut.name} at 0x${cut.address.toString(16)} (0x${cut.size.toString(16)} bytes) lies past its end (0x${bytes.length.toString(16)} bytes)`,
+        { hint: 'use the whole image file: device-data sections sit at the top of the 16 MiB flash' },
+      );
+    }
+    const q = describeImage(img);
+    if (c.json) printJson({ source, ...q });
+    else out(formatQuery(q, c.full));
+    return;
+  }
+  const report = verifyFs3(bytes);
+  const failCode = report.code === 'IMAGE_CORRUPT' ? 'IMAGE_CORRUPT' : 'IMAGE_VERIFY_FAILED';
+  if (c.json) {
+    printJson({ source, ...report });
+    if (!report.bootable) throw new ExitWith(ErrorCodes[failCode]);
+    return;
+  }
+  out(formatVerify(report));
+  if (!report.bootable) {
+    throw new Fs3BurnError(failCode, verifyFailureLine(report), { data: { badSections: report.badSections } });
+  }
+}
+
+function fromCommander(cmd: Command, command: 'query' | 'verify', full: boolean): SimpleImageCommand {
+  const opts = globalOpts(cmd);
+  const image = requireImage(opts, command);
+  const c: SimpleImageCommand = { command, full, image, json: opts.json === true };
+  if (opts.psid) c.psid = opts.psid;
+  return c;
+}
+
 export function registerQueryVerify(program: Command): void {
   program
     .command('query')
     .alias('q')
     .argument('[full]', '"full" adds MIC version, PRS name, part number, description and update method')
-    .description('print the image\'s FW version, PSID, GUIDs/MACs, VSDs and security attributes')
+    .description("print the image's FW version, PSID, GUIDs/MACs, VSDs and security attributes")
     .action(async (full: string | undefined, _o: unknown, cmd: Command) => {
-      const opts = globalOpts(cmd);
       if (full !== undefined && full !== 'full') throw new Fs3BurnError('USAGE', `unknown query argument "${full}" (expected "full")`);
-      const path = requireImage(opts, 'query');
-      const { bytes, source } = await openImage(path, opts.psid ? { psid: opts.psid } : {});
-      const img = parseFs3(bytes);
-      const cut = img.entries.find((e) => !e.inBounds);
-      if (cut) {
-        throw new Fs3BurnError(
-          'IMAGE_CORRUPT',
-          `Failed to query image: ${source}. The image is truncated: ${cut.name} at 0x${cut.address.toString(16)} (0x${cut.size.toString(16)} bytes) lies past its end (0x${bytes.length.toString(16)} bytes)`,
-          { hint: 'use the whole image file: device-data sections sit at the top of the 16 MiB flash' },
-        );
-      }
-      const q = describeImage(img);
-      if (opts.json) printJson({ source, ...q });
-      else out(formatQuery(q, full === 'full'));
+      await runImageCommand(fromCommander(cmd, 'query', full === 'full'));
     });
 
   program
@@ -48,21 +74,6 @@ export function registerQueryVerify(program: Command): void {
     .alias('v')
     .description('check every CRC of the image and say whether a card can boot it')
     .action(async (_o: unknown, cmd: Command) => {
-      const opts = globalOpts(cmd);
-      const path = requireImage(opts, 'verify');
-      const { bytes, source } = await openImage(path, opts.psid ? { psid: opts.psid } : {});
-      const report = verifyFs3(bytes);
-      const failCode = report.code === 'IMAGE_CORRUPT' ? 'IMAGE_CORRUPT' : 'IMAGE_VERIFY_FAILED';
-      if (opts.json) {
-        printJson({ source, ...report });
-        if (!report.bootable) throw new ExitWith(ErrorCodes[failCode]);
-        return;
-      }
-      out(formatVerify(report));
-      if (!report.bootable) {
-        throw new Fs3BurnError(failCode, verifyFailureLine(report), {
-          data: { badSections: report.badSections },
-        });
-      }
+      await runImageCommand(fromCommander(cmd, 'verify', false));
     });
 }
