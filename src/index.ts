@@ -31,3 +31,15 @@ export type { SectionStatus, VerifyLine, VerifyReport } from './image/verify.js'
 export { openImage, requireFs3 } from './io/open-image.js';
 export type { OpenedImage } from './io/open-image.js';
 export type { PciConfigTransport } from './transport/types.js';
+export * from './image/build/index.js';
+export { CATALOG_NAMES, catalogEntries, catalogImage, catalogParams, isCatalogName } from './image/catalog.js';
+export {
+  extractMfa1Image,
+  findMfa1Entry,
+  isMfa1,
+  readMfa1ImageBytes,
+  readMfa1Index,
+  type Mfa1Entry,
+  type Mfa1Index,
+} from './mfa/index.js';
+export * from './transport/index.js';

@@ -54,4 +54,36 @@ console.log(JSON.stringify({ fw: q.fwVersion, psid: q.psid, bootable: v.bootable
     expect(pkg.exports['.'].types).toBe('./dist/index.d.ts');
     expect(readdirSync(join(app, 'node_modules/fs3burn/dist'))).toContain('index.d.ts');
   });
+
+  it('a TypeScript consumer type-checks against the published declarations (NodeNext, strict)', () => {
+    writeFileSync(
+      join(app, 'use.ts'),
+      `import { parseFs3, verifyFs3, type ImageQuery, type VerifyReport, Fs3BurnError, describeImage } from 'fs3burn';
+const report: VerifyReport = verifyFs3(new Uint8Array(16));
+const q: ImageQuery = describeImage(parseFs3(new Uint8Array(16)));
+const code: string = new Fs3BurnError('INTERNAL', 'x').code;
+export { report, q, code };
+`,
+    );
+    writeFileSync(
+      join(app, 'tsconfig.json'),
+      // a Node tool has @types/node; borrow the project's copy rather than download one
+      JSON.stringify({
+        compilerOptions: {
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          noEmit: true,
+          target: 'ES2022',
+          typeRoots: [join(PROJECT_ROOT, 'node_modules/@types')],
+          types: ['node'],
+        },
+        files: ['use.ts'],
+      }),
+    );
+    const tsc = join(PROJECT_ROOT, 'node_modules/typescript/bin/tsc');
+    const r = spawnSync(process.execPath, [tsc, '-p', app], { cwd: app, encoding: 'utf8' });
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
 });

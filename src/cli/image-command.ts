@@ -5,9 +5,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Fs3BurnError } from '../errors.js';
+import { formatFwVersion } from '../image/fs3.js';
 import { buildFs3ImageDetailed, placeInSlot, type Fs3BuildResult } from '../image/build/fs3-builder.js';
 import {
-  formatFwVersion,
   parseSectionType,
   type BuildSectionSpec,
   type Fs3BuildParams,

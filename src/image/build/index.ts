@@ -15,7 +15,6 @@ export {
   resolveBuildParams,
   parseUid,
   parseSectionType,
-  formatFwVersion,
   CX4LX,
   DEFAULT_SECTIONS,
   TEXT_LIMITS,

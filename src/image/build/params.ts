@@ -298,7 +298,8 @@ const DEFAULTS = {
   mac: 0x7cfe90a1b2c0n,
 } as const;
 
-export function formatFwVersion(v: Fs3Version): string {
+/** The default Product Version string, "14.32.1908" style. */
+function productVersionString(v: Fs3Version): string {
   return `${v.major}.${v.minor}.${String(v.subminor).padStart(4, '0')}`;
 }
 
@@ -378,7 +379,7 @@ export function resolveBuildParams(p: Fs3BuildParams = {}): ResolvedFs3BuildPara
     deviceVsd: checkText('deviceVsd', p.deviceVsd, ''),
     partNumber: checkText('partNumber', p.partNumber, CX4LX.PART_NUMBER),
     description: checkText('description', p.description, CX4LX.DESCRIPTION),
-    productVersion: checkText('productVersion', p.productVersion, formatFwVersion(fwVersion)),
+    productVersion: checkText('productVersion', p.productVersion, productVersionString(fwVersion)),
     prsName: checkText('prsName', p.prsName, CX4LX.PRS_NAME),
     chunkLog2,
     runFromAny: p.runFromAny ?? chunkLog2 === 0x17,

@@ -1,14 +1,14 @@
 /**
- * The only module that touches koffi: libc's open, ioctl and close, with errno.
- *
- * koffi is loaded lazily (dynamic import on the first {@link loadLibc}), so the image tools,
- * the simulator and the sysfs transport never load a native addon. Why koffi and not
+ * libc's open, ioctl and close, with errno, through koffi (loaded by src/native/koffi.ts,
+ * lazily, on the first {@link loadLibc}), so the image tools, the simulator and the sysfs
+ * transport never load a native addon. Why koffi and not
  * ffi-napi/ref-napi: docs/transports.md.
  *
  * Each wrapper returns the C result, or `-errno` when the call failed (the kernel's own
  * convention), with errno read immediately after the call on the calling thread.
  */
 import { Fs3BurnError } from '../../errors.js';
+import { loadKoffi, type Koffi } from '../../native/koffi.js';
 
 /** open(2) flags, Linux generic values (x86, arm, arm64, riscv). */
 export const O_RDONLY = 0;
@@ -40,9 +40,9 @@ async function bind(): Promise<Libc> {
   if (process.platform !== 'linux') {
     throw new Fs3BurnError('DEVICE_FFI_UNAVAILABLE', `/dev/mst devices exist only on Linux (this is ${process.platform})`);
   }
-  let koffi: (typeof import('koffi'))['default'];
+  let koffi: Koffi;
   try {
-    koffi = (await import('koffi')).default;
+    koffi = await loadKoffi();
   } catch (e) {
     throw new Fs3BurnError(
       'DEVICE_FFI_UNAVAILABLE',
