@@ -8,12 +8,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isFs3BurnError } from '../src/errors.js';
 import { crc16 } from '../src/image/crc16.js';
+import { formatFwVersion } from '../src/image/fs3.js';
 import {
   DEVICE_DATA_END,
   FLASH_SIZE,
   buildFs3Image,
   buildFs3ImageDetailed,
-  formatFwVersion,
   placeInSlot,
   resolveBuildParams,
   type Fs3BuildParams,

@@ -4,7 +4,8 @@ import { ErrorCodes, Fs3BurnError } from '../errors.js';
 import { parseFs3 } from '../image/fs3.js';
 import { describeImage } from '../image/query.js';
 import { verifyFs3 } from '../image/verify.js';
-import { openImage } from '../io/open-image.js';
+import { openImageSource } from '../io/open-image.js';
+import type { ByteSource } from '../image/source.js';
 import { formatQuery, formatVerify, verifyFailureLine } from './format.js';
 import { ExitWith, globalOpts, out, printJson, type GlobalOpts } from './io.js';
 import type { SimpleImageCommand } from './simple-args.js';
@@ -21,7 +22,15 @@ function requireImage(opts: GlobalOpts, command: string): string {
 
 /** Run `query` or `verify` on an image (both the commander path and the fast path use it). */
 export async function runImageCommand(c: SimpleImageCommand): Promise<void> {
-  const { bytes, source } = await openImage(c.image, c.psid ? { psid: c.psid } : {});
+  const { image, source } = await openImageSource(c.image, c.psid ? { psid: c.psid } : {});
+  try {
+    runOn(c, image, source);
+  } finally {
+    image.close();
+  }
+}
+
+function runOn(c: SimpleImageCommand, bytes: ByteSource, source: string): void {
   if (c.command === 'query') {
     const img = parseFs3(bytes);
     const cut = img.entries.find((e) => !e.inBounds);

@@ -5,6 +5,8 @@
  */
 
 /** Image start positions flint probes, in order (§1.2). */
+import { be32, toSource, type ByteSource, type ImageInput } from './source.js';
+
 export const IMAGE_STARTS = [
   0, 0x10000, 0x20000, 0x40000, 0x80000, 0x100000, 0x200000, 0x400000, 0x800000, 0x1000000, 0x2000000,
 ] as const;
@@ -27,40 +29,40 @@ export interface FormatDetection {
   starts?: number[];
 }
 
-function be32(buf: Uint8Array, off: number): number {
-  return ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) >>> 0;
-}
-
-function matches(buf: Uint8Array, off: number, magic: readonly number[]): boolean {
-  if (off + 16 > buf.length) return false;
-  for (let i = 0; i < 4; i++) if (be32(buf, off + i * 4) !== magic[i]) return false;
+function matches(src: ByteSource, off: number, magic: readonly number[]): boolean {
+  if (off + 16 > src.length) return false;
+  const b = src.bytes(off, 16);
+  for (let i = 0; i < 4; i++) if (be32(b, i * 4) !== magic[i]) return false;
   return true;
 }
 
-function startsWithAscii(buf: Uint8Array, text: string): boolean {
-  if (buf.length < text.length) return false;
-  for (let i = 0; i < text.length; i++) if (buf[i] !== text.charCodeAt(i)) return false;
+function startsWithAscii(src: ByteSource, text: string): boolean {
+  if (src.length < text.length) return false;
+  const b = src.bytes(0, text.length);
+  for (let i = 0; i < text.length; i++) if (b[i] !== text.charCodeAt(i)) return false;
   return true;
 }
 
 /** Every probed start holding the FS2/FS3 magic. */
-export function findFs3MagicStarts(buf: Uint8Array): number[] {
-  return IMAGE_STARTS.filter((s) => matches(buf, s, FS3_MAGIC));
+export function findFs3MagicStarts(input: ImageInput): number[] {
+  const src = toSource(input);
+  return IMAGE_STARTS.filter((s) => matches(src, s, FS3_MAGIC));
 }
 
 /** Boot-version dword byte 0x24 is the image format version; 3 means FS3 (§1.2). */
 export const FS3_FORMAT_VERSION = 3;
 
-export function detectFormat(buf: Uint8Array): FormatDetection {
-  if (startsWithAscii(buf, MFA2_SIGNATURE)) return { format: 'MFA2' };
-  if (startsWithAscii(buf, MFA1_SIGNATURE)) return { format: 'MFA1' };
-  const fs3Starts = findFs3MagicStarts(buf);
+export function detectFormat(input: ImageInput): FormatDetection {
+  const src = toSource(input);
+  if (startsWithAscii(src, MFA2_SIGNATURE)) return { format: 'MFA2' };
+  if (startsWithAscii(src, MFA1_SIGNATURE)) return { format: 'MFA1' };
+  const fs3Starts = findFs3MagicStarts(src);
   if (fs3Starts.length > 0) {
     const start = fs3Starts[0]!;
-    const fmt = start + 0x24 < buf.length ? buf[start + 0x24] : undefined;
+    const fmt = start + 0x24 < src.length ? src.bytes(start + 0x24, 1)[0] : undefined;
     return { format: fmt === FS3_FORMAT_VERSION ? 'FS3' : 'FS2', start, starts: fs3Starts };
   }
-  const fs4Starts = IMAGE_STARTS.filter((s) => matches(buf, s, FS4_MAGIC));
+  const fs4Starts = IMAGE_STARTS.filter((s) => matches(src, s, FS4_MAGIC));
   if (fs4Starts.length > 0) return { format: 'FS4', start: fs4Starts[0]!, starts: fs4Starts };
   return { format: 'unknown' };
 }

@@ -7,6 +7,7 @@
 import { Fs3BurnError } from '../errors.js';
 import { crc16 } from './crc16.js';
 import { detectFormat, FS3_FORMAT_VERSION } from './format.js';
+import { be32, toSource, type ByteSource, type ImageInput } from './source.js';
 import {
   bootVersionParser,
   devInfoParser,
@@ -185,10 +186,6 @@ function corrupt(message: string, data?: Record<string, unknown>): Fs3BurnError 
   });
 }
 
-function be32(buf: Uint8Array, off: number): number {
-  return ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) >>> 0;
-}
-
 function bcd(v: number): number {
   let out = 0;
   let mul = 1;
@@ -282,9 +279,10 @@ function itocSearchStart(boot2Length: number): number {
   return (BOOT2_OFFSET + boot2Length + 0xfff) & ~0xfff;
 }
 
-function hasItocSignature(buf: Uint8Array, off: number): boolean {
-  if (off + 0x20 > buf.length) return false;
-  for (let i = 0; i < 4; i++) if (be32(buf, off + i * 4) !== ITOC_SIGNATURE[i]) return false;
+function hasItocSignature(src: ByteSource, off: number): boolean {
+  if (off + 0x20 > src.length) return false;
+  const b = src.bytes(off, 16);
+  for (let i = 0; i < 4; i++) if (be32(b, i * 4) !== ITOC_SIGNATURE[i]) return false;
   return true;
 }
 
@@ -303,9 +301,10 @@ export interface Fs3Scan {
   problem?: Fs3BurnError;
 }
 
-/** Walk the structure of an FS3 image. Throws only when `buf` is not FS3 at all. */
-export function scanFs3(buf: Uint8Array): Fs3Scan {
-  const det = detectFormat(buf);
+/** Walk the structure of an FS3 image. Throws only when the input is not FS3 at all. */
+export function scanFs3(input: ImageInput): Fs3Scan {
+  const src = toSource(input);
+  const det = detectFormat(src);
   if (det.format !== 'FS3') {
     throw corrupt(`not an FS3 image (detected: ${det.format})`, { format: det.format });
   }
@@ -313,8 +312,8 @@ export function scanFs3(buf: Uint8Array): Fs3Scan {
   const entries: ItocEntry[] = [];
 
   // Boot-version word (§1.2)
-  if (start + 0x28 > buf.length) throw corrupt('image is truncated inside its header');
-  const bv = bootVersionParser.parse(buf.subarray(start + 0x24, start + 0x28));
+  if (start + 0x28 > src.length) throw corrupt('image is truncated inside its header');
+  const bv = bootVersionParser.parse(src.bytes(start + 0x24, 4));
   let log2 = bv.log2Chunk === 0 ? 21 : bv.log2Chunk;
   if (bv.log2Chunk === 0x16 && start === 0x800000) log2 = 0x17; // §1.2 special case
   const scan: Fs3Scan = {
@@ -335,13 +334,14 @@ export function scanFs3(buf: Uint8Array): Fs3Scan {
 
   // BOOT2 (§1.3)
   const b2 = start + BOOT2_OFFSET;
-  if (b2 + 8 > buf.length) return { ...scan, problem: corrupt('image is truncated inside BOOT2') };
-  const n = be32(buf, b2 + 4);
+  if (b2 + 8 > src.length) return { ...scan, problem: corrupt('image is truncated inside BOOT2') };
+  const n = be32(src.bytes(b2 + 4, 4), 0);
   if (n < 4 || n > 0x100000) return { ...scan, problem: corrupt('Boot2 invalid size', { sizeDwords: n }) };
   const boot2Length = (n + 4) * 4;
-  if (b2 + boot2Length > buf.length) return { ...scan, problem: corrupt('image is truncated inside BOOT2') };
-  const boot2CrcStored = be32(buf, b2 + (n + 3) * 4);
-  const boot2CrcActual = crc16(buf, b2, n + 3);
+  if (b2 + boot2Length > src.length) return { ...scan, problem: corrupt('image is truncated inside BOOT2') };
+  const boot2Bytes = src.bytes(b2, boot2Length);
+  const boot2CrcStored = be32(boot2Bytes, (n + 3) * 4);
+  const boot2CrcActual = crc16(boot2Bytes, 0, n + 3);
   scan.boot2 = {
     offset: BOOT2_OFFSET,
     sizeDwords: n,
@@ -357,15 +357,16 @@ export function scanFs3(buf: Uint8Array): Fs3Scan {
 
   // ITOC search (§1.4): from after BOOT2, in 0x1000 steps, within the buffer.
   let itocAddr = -1;
-  for (let a = itocSearchStart(boot2Length); start + a + 0x20 <= buf.length; a += 0x1000) {
-    if (hasItocSignature(buf, start + a)) {
+  for (let a = itocSearchStart(boot2Length); start + a + 0x20 <= src.length; a += 0x1000) {
+    if (hasItocSignature(src, start + a)) {
       itocAddr = a;
       break;
     }
   }
   if (itocAddr < 0) return { ...scan, problem: corrupt('No valid ITOC was found.') };
-  const h = itocHeaderParser.parse(buf.subarray(start + itocAddr, start + itocAddr + 0x20));
-  const headerCrcActual = crc16(buf, start + itocAddr, 7);
+  const headerBytes = src.bytes(start + itocAddr, 0x20);
+  const h = itocHeaderParser.parse(headerBytes);
+  const headerCrcActual = crc16(headerBytes, 0, 7);
   scan.itoc = {
     address: itocAddr,
     version: h.version,
@@ -379,13 +380,13 @@ export function scanFs3(buf: Uint8Array): Fs3Scan {
   // ITOC entries (§1.4): up to 64, ended by type 0xFF.
   for (let i = 0; i < MAX_ITOC_ENTRIES; i++) {
     const eo = itocAddr + ITOC_ENTRY_SIZE * (i + 1);
-    if (start + eo + ITOC_ENTRY_SIZE > buf.length) {
+    if (start + eo + ITOC_ENTRY_SIZE > src.length) {
       return { ...scan, problem: corrupt('image is truncated inside the ITOC') };
     }
-    const raw = buf.subarray(start + eo, start + eo + ITOC_ENTRY_SIZE);
+    const raw = src.bytes(start + eo, ITOC_ENTRY_SIZE);
     if (raw[0] === SectionType.END) break;
     const e = itocEntryParser.parse(raw);
-    const entryCrcActual = crc16(buf, start + eo, 7);
+    const entryCrcActual = crc16(raw, 0, 7);
     if (entryCrcActual !== e.entryCrc) {
       scan.problem = corrupt(
         `Bad Itoc Entry CRC. Expected: 0x${e.entryCrc.toString(16)} , Actual: 0x${entryCrcActual.toString(16)}`,
@@ -396,7 +397,7 @@ export function scanFs3(buf: Uint8Array): Fs3Scan {
     const address = e.flashAddrDwords * 4;
     const size = e.sizeDwords * 4;
     const bufferOffset = e.relativeAddr ? start + address : address;
-    const inBounds = bufferOffset + size <= buf.length;
+    const inBounds = bufferOffset + size <= src.length;
     const entry: ItocEntry = {
       index: i,
       entryOffset: eo,
@@ -420,19 +421,20 @@ export function scanFs3(buf: Uint8Array): Fs3Scan {
       entryCrc: e.entryCrc,
       entryCrcActual,
     };
-    if (inBounds) entry.sectionCrcActual = crc16(buf, bufferOffset, e.sizeDwords);
+    if (inBounds) entry.sectionCrcActual = crc16(src.bytes(bufferOffset, size), 0, e.sizeDwords);
     entries.push(entry);
   }
   return scan;
 }
 
 /**
- * Parse an FS3 image held in `buf` (a file, or a flash dump) into its typed model.
+ * Parse an FS3 image (a file's bytes, a flash dump, or a ByteSource) into its typed model.
  * Throws IMAGE_CORRUPT where the structure cannot be walked; section CRCs are
  * reported in the model (see verifyFs3) rather than thrown, as mstflint's query does.
  */
-export function parseFs3(buf: Uint8Array): Fs3Image {
-  const scan = scanFs3(buf);
+export function parseFs3(input: ImageInput): Fs3Image {
+  const src = toSource(input);
+  const scan = scanFs3(src);
   if (scan.problem && scan.problem.code !== 'IMAGE_VERIFY_FAILED') throw scan.problem;
   if (!scan.boot2 || !scan.itoc) throw scan.problem ?? corrupt('image structure is incomplete');
   const { entries } = scan;
@@ -440,7 +442,7 @@ export function parseFs3(buf: Uint8Array): Fs3Image {
   const section = (type: number, minSize: number): Uint8Array | undefined => {
     const e = entries.find((x) => x.type === type);
     if (!e || !e.inBounds || e.size < minSize) return undefined;
-    return buf.subarray(e.bufferOffset, e.bufferOffset + e.size);
+    return src.bytes(e.bufferOffset, e.size);
   };
   const ii = section(SectionType.IMAGE_INFO, 0x400);
   const di = section(SectionType.DEV_INFO, 0x200);
@@ -460,7 +462,7 @@ export function parseFs3(buf: Uint8Array): Fs3Image {
     itoc: scan.itoc,
     entries,
     security: { hasSignature, hasPublicKeys, mccEnabled, fwManagedCapable: hasSignature && hasPublicKeys && mccEnabled },
-    size: buf.length,
+    size: src.length,
   };
   if (imageInfo) out.imageInfo = imageInfo;
   if (di) out.devInfo = parseDevInfo(di);

@@ -5,6 +5,7 @@
  */
 import { Fs3BurnError } from '../errors.js';
 import { scanFs3 } from './fs3.js';
+import { toSource, type ImageInput } from './source.js';
 
 export type SectionStatus = 'OK' | 'CRC_IGNORED' | 'BAD_CRC' | 'OUT_OF_BOUNDS';
 
@@ -34,8 +35,9 @@ export interface VerifyReport {
   badSections: string[];
 }
 
-export function verifyFs3(buf: Uint8Array): VerifyReport {
-  const scan = scanFs3(buf);
+export function verifyFs3(input: ImageInput): VerifyReport {
+  const src = toSource(input);
+  const scan = scanFs3(src);
   const lines: VerifyLine[] = [];
   const report: VerifyReport = { format: 'FS3', imageStart: scan.imageStart, lines, bootable: false, badSections: [] };
   const fail = (e: Fs3BurnError): VerifyReport => {
@@ -86,7 +88,7 @@ export function verifyFs3(buf: Uint8Array): VerifyReport {
     return fail(
       new Fs3BurnError(
         'IMAGE_CORRUPT',
-        `${oob.name} - read error (Reading 0x${oob.size.toString(16)} bytes from address 0x${oob.address.toString(16)} is out of image limits (0x${buf.length.toString(16)} bytes))`,
+        `${oob.name} - read error (Reading 0x${oob.size.toString(16)} bytes from address 0x${oob.address.toString(16)} is out of image limits (0x${src.length.toString(16)} bytes))`,
       ),
     );
   }
