@@ -71,7 +71,6 @@ export const ErrorCodes = {
   SIM_STATE_CORRUPT: ExitCode.BAD_INPUT,
   SIM_STATE_IO: ExitCode.DEVICE,
   // DEVICE: VSEC, ICMD, access registers, flash access, device operations (docs/protocol.md)
-  VSEC_NOT_FOUND: ExitCode.DEVICE,
   VSEC_SEM_LOCKED: ExitCode.DEVICE,
   VSEC_FLAG_TIMEOUT: ExitCode.DEVICE,
   VSEC_SPACE_UNSUPPORTED: ExitCode.DEVICE,
@@ -111,6 +110,22 @@ export const ErrorCodes = {
   FLASH_CLOSED: ExitCode.INTERNAL,
   DEVICE_CR_LOCKED: ExitCode.DEVICE,
   DEVICE_NO_IMAGE: ExitCode.DEVICE,
+  // FLOWS: burn guards (REFUSED: nothing was written) and burn failures (docs/burning.md)
+  BURN_IMAGE_INVALID: ExitCode.REFUSED,
+  BURN_HW_ID_MISMATCH: ExitCode.REFUSED,
+  BURN_PSID_MISMATCH: ExitCode.REFUSED,
+  BURN_DOWNGRADE: ExitCode.REFUSED,
+  BURN_NO_DEVICE_IMAGE: ExitCode.REFUSED,
+  BURN_CHUNK_UNSUPPORTED: ExitCode.REFUSED,
+  BURN_DEV_DATA_MISMATCH: ExitCode.REFUSED,
+  BURN_SLOT_CONFLICT: ExitCode.REFUSED,
+  BURN_WRITE_PROTECTED: ExitCode.REFUSED,
+  BURN_ABORTED: ExitCode.BURN_FAILED,
+  BURN_WRITE_FAILED: ExitCode.BURN_FAILED,
+  BURN_VERIFY_FAILED: ExitCode.BURN_FAILED,
+  BURN_SIGNATURE_FAILED: ExitCode.BURN_FAILED,
+  BURN_INVALIDATE_FAILED: ExitCode.BURN_FAILED,
+  BURN_DEVICE_HUNG: ExitCode.BURN_FAILED,
   // anything unexpected
   INTERNAL: ExitCode.INTERNAL,
 } as const satisfies Record<string, ExitCodeValue>;
