@@ -12,7 +12,7 @@ import { MSTFLINT_ABI, type MstAbi } from '../src/transport/mst/abi.js';
 import { AddressSpace } from '../src/transport/mst/address-space.js';
 import { loadLibc, O_RDWR, type Libc } from '../src/transport/mst/ffi.js';
 import { MstDevice, openMstDevice } from '../src/transport/mst/mst-transport.js';
-import { openDevice } from '../src/transport/index.js';
+import { openTransport } from '../src/transport/index.js';
 import { tempDir } from './helpers/fixtures.js';
 
 const ENOTTY = 25;
@@ -106,10 +106,10 @@ describe('openMstDevice on things that are not mst devices', () => {
     expect(e.hint).toMatch(/mstflint_access|mst start/);
   });
 
-  it('openDevice validates the name first, then reaches the same errors', async () => {
-    expect((await caught(() => openDevice('/dev/mst/../null'))).code).toBe('DEVICE_NAME_INVALID');
-    expect((await caught(() => openDevice('/dev/mst/fs3burn_missing'))).code).toBe('DEVICE_NOT_FOUND');
-    expect((await caught(() => openDevice('sim:cx4lx@14.14.1100'))).code).toBe('DEVICE_SIM_UNAVAILABLE');
+  it('openTransport validates the name first, then reaches the same errors', async () => {
+    expect((await caught(() => openTransport('/dev/mst/../null'))).code).toBe('DEVICE_NAME_INVALID');
+    expect((await caught(() => openTransport('/dev/mst/fs3burn_missing'))).code).toBe('DEVICE_NOT_FOUND');
+    expect((await caught(() => openTransport('sim:cx4lx@14.14.1100'))).code).toBe('DEVICE_SIM_UNAVAILABLE');
   });
 
   it('rejects invalid spaces and offsets before any ioctl', async () => {

@@ -1,5 +1,6 @@
 /** The full commander program: every command, help, and argument errors. */
 import { Command } from 'commander';
+import { registerDeviceCommands } from './device-command.js';
 import { registerImageCommands } from './image-command.js';
 import { registerMfaCommands } from './mfa-command.js';
 import { registerQueryVerify } from './query-verify-command.js';
@@ -18,5 +19,6 @@ export function buildProgram(): Command {
   registerQueryVerify(program);
   registerMfaCommands(program);
   registerImageCommands(program);
+  registerDeviceCommands(program);
   return program;
 }

@@ -11,9 +11,6 @@ import { ExitWith, globalOpts, out, printJson, type GlobalOpts } from './io.js';
 import type { SimpleImageCommand } from './simple-args.js';
 
 function requireImage(opts: GlobalOpts, command: string): string {
-  if (opts.device && !opts.image) {
-    throw new Fs3BurnError('USAGE', `${command} on a device (-d) is not available in this version: give an image with -i IMAGE`);
-  }
   if (!opts.image) {
     throw new Fs3BurnError('USAGE', `${command} needs an image: fs3burn -i IMAGE ${command}`);
   }
@@ -75,6 +72,11 @@ export function registerQueryVerify(program: Command): void {
     .description("print the image's FW version, PSID, GUIDs/MACs, VSDs and security attributes")
     .action(async (full: string | undefined, _o: unknown, cmd: Command) => {
       if (full !== undefined && full !== 'full') throw new Fs3BurnError('USAGE', `unknown query argument "${full}" (expected "full")`);
+      const opts = globalOpts(cmd);
+      if (opts.device && !opts.image) {
+        const { runDeviceQuery } = await import('./device-command.js');
+        return runDeviceQuery(opts.device, full === 'full', opts.json === true);
+      }
       await runImageCommand(fromCommander(cmd, 'query', full === 'full'));
     });
 
@@ -83,6 +85,11 @@ export function registerQueryVerify(program: Command): void {
     .alias('v')
     .description('check every CRC of the image and say whether a card can boot it')
     .action(async (_o: unknown, cmd: Command) => {
+      const opts = globalOpts(cmd);
+      if (opts.device && !opts.image) {
+        const { runDeviceVerify } = await import('./device-command.js');
+        return runDeviceVerify(opts.device, opts.json === true);
+      }
       await runImageCommand(fromCommander(cmd, 'verify', false));
     });
 }

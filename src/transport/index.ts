@@ -66,7 +66,7 @@ export async function openMstDevice(path: string, opts: MstOpenOptions = {}): Pr
   return mod.openMstDevice(path, opts);
 }
 
-/** What {@link openDevice} returns. */
+/** What {@link openTransport} returns. */
 export type OpenedDevice =
   | { readonly kind: 'pci'; readonly name: DeviceName; readonly transport: SysfsConfigTransport }
   | { readonly kind: 'mst'; readonly name: DeviceName; readonly access: MstDevice }
@@ -83,7 +83,7 @@ export interface OpenDeviceOptions {
  * Validate `name` (parseDeviceName) and open it. Callers switch on `kind`: `pci` and `sim`
  * give a config-space transport, `mst` gives address-space access (see module comment).
  */
-export async function openDevice(name: string, opts: OpenDeviceOptions = {}): Promise<OpenedDevice> {
+export async function openTransport(name: string, opts: OpenDeviceOptions = {}): Promise<OpenedDevice> {
   const parsed = parseDeviceName(name);
   switch (parsed.kind) {
     case 'pci':
