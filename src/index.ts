@@ -45,3 +45,6 @@ export {
   type Mfa1Index,
 } from './mfa/index.js';
 export * from './transport/index.js';
+export * from './device/index.js';
+export { connect, withDevice, type Connection } from './device/connect.js';
+export { realClock, virtualClock, type Clock, type VirtualClock } from './vsec/clock.js';

@@ -11,7 +11,7 @@ import { ErrorCodes, Fs3BurnError } from '../errors.js';
 import { describeImage, type ImageQuery } from '../image/query.js';
 import { parseDeviceName } from '../transport/device-name.js';
 import { verifyFs3 } from '../image/verify.js';
-import { requireDevice, withDevice } from './connect.js';
+import { requireDevice, withDevice } from '../device/connect.js';
 import { formatQuery, formatVerify, verifyFailureLine } from './format.js';
 import { ExitWith, globalOpts, out, printJson } from './io.js';
 

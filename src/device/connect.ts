@@ -1,10 +1,10 @@
 /**
- * Opening a device by name for the CLI: validate the name, open its transport (sysfs,
+ * Opening a device by name (for the CLI and for library users): validate the name, open its transport (sysfs,
  * /dev/mst or the built-in simulator), and put the device-operations layer on top.
  * Simulated cards run on a virtual clock: their busy bits clear after a number of polls,
  * so no poll loop needs to sleep for real (src/vsec/clock.ts).
  */
-import { openDevice, type Device, type DeviceOptions } from '../device/index.js';
+import { openDevice, type Device, type DeviceOptions } from './index.js';
 import { Fs3BurnError } from '../errors.js';
 import type { SimDevice } from '../sim/device.js';
 import { openTransport, type OpenedDevice } from '../transport/index.js';
