@@ -8,7 +8,7 @@ import { DEFAULT_JEDEC_ID, Space } from './constants.js';
 export interface Knobs {
   /** JEDEC id = density<<16 | type<<8 | vendor (§4.3). The flash size is 1<<density. */
   jedecId: number;
-  /** Flash block-protect bits set at power-on: programs and erases are refused (§4.3 MFPA dw7 bit 16). */
+  /** Flash block-protect bits set at power-on: programs and erases are refused. MFPA reports it in dw4 sector_wrp/subsector_wrp (bits 17/16) and sets dw7 bit 16 "write protect supported" (§4.3). */
   writeProtect: boolean;
   /** Force "no FW": cache-replacement registers zero, ICMD not ready, PCI id = HW id (§4.1, §7). */
   livefish: boolean;
