@@ -48,3 +48,4 @@ export * from './transport/index.js';
 export * from './device/index.js';
 export { connect, withDevice, type Connection } from './device/connect.js';
 export { realClock, virtualClock, type Clock, type VirtualClock } from './vsec/clock.js';
+export * from './flows/index.js';

@@ -1,0 +1,121 @@
+/**
+ * `fs3burn -d DEVICE -i IMAGE burn` (alias `b`): the product's main job, a thin shell over
+ * burnImage (src/flows). flint-compatible lines, a progress bar on a terminal, plain lines
+ * otherwise, JSON events with --json. Without -y it asks before the first write; Ctrl-C
+ * stops at the next safe point and says what state the flash is in and what to run next.
+ */
+import { createInterface } from 'node:readline/promises';
+import type { Command } from 'commander';
+import { connect, requireDevice } from '../device/connect.js';
+import { ExitCode, Fs3BurnError } from '../errors.js';
+import type { BurnOptions, BurnResult, ConfirmInfo } from '../flows/types.js';
+import { openImage } from '../io/open-image.js';
+import { ExitWith, globalOpts, printJson, type GlobalOpts } from './io.js';
+import { createProgress, progressMode } from './progress.js';
+
+export interface BurnCliOptions {
+  allowPsidChange?: boolean;
+  allowDowngrade?: boolean;
+  force?: boolean;
+  nofs?: boolean;
+  fwCtrl?: boolean; // commander's --no-fw-ctrl
+  flintOrder?: boolean;
+  flashVerify?: boolean; // commander's --no-flash-verify
+  gatewayFallback?: boolean; // --no-gateway-fallback
+}
+
+async function ask(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = (await rl.question(question)).trim().toLowerCase();
+    return answer === 'y' || answer === 'yes';
+  } finally {
+    rl.close();
+  }
+}
+
+function confirmFn(g: GlobalOpts & { yes?: boolean }): BurnOptions['confirm'] {
+  if (g.yes) return undefined;
+  return async (info: ConfirmInfo) => {
+    if (!process.stdin.isTTY) {
+      throw new Fs3BurnError('USAGE', 'burn needs a confirmation and standard input is not a terminal: pass -y to burn without asking', {
+        hint: `nothing was written; to burn: fs3burn -d ${info.device} -i IMAGE burn -y`,
+      });
+    }
+    return ask(`\n Do you want to continue (${info.flow} flow, ${info.fromVersion ?? 'N/A'} -> ${info.toVersion}) ? (y/n) [n] : `);
+  };
+}
+
+export async function runBurn(g: GlobalOpts & { yes?: boolean }, o: BurnCliOptions): Promise<BurnResult> {
+  const deviceName = requireDevice(g.device, 'burn');
+  if (!g.image) throw new Fs3BurnError('USAGE', 'burn needs an image: fs3burn -d DEVICE -i IMAGE burn');
+  const { bytes, source } = await openImage(g.image, g.psid ? { psid: g.psid } : {});
+  const json = g.json === true;
+  const progress = createProgress(progressMode(json));
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts === 1) {
+      progress.line('-W- Interrupted: stopping at the next safe point (press Ctrl-C again to quit at once)');
+      controller.abort(new Fs3BurnError('BURN_ABORTED', 'burn interrupted by the user'));
+    } else {
+      process.stderr.write('\n-W- Quit during a burn step. A failsafe burn keeps one bootable image at every step; run the same burn command again to finish it.\n');
+      process.exit(ExitCode.BURN_FAILED);
+    }
+  };
+  process.on('SIGINT', onSigint);
+  const conn = await connect(deviceName);
+  try {
+    const opts: BurnOptions = {
+      signal: controller.signal,
+      log: (line) => progress.line(line),
+      onEvent: (e) => progress.event(e),
+    };
+    const confirm = confirmFn(g);
+    if (confirm) opts.confirm = confirm;
+    if (o.allowPsidChange) opts.allowPsidChange = true;
+    if (o.allowDowngrade) opts.allowDowngrade = true;
+    if (o.force) opts.force = true;
+    if (o.nofs) opts.nofs = true;
+    if (o.fwCtrl === false) opts.noFwCtrl = true;
+    if (o.flintOrder) opts.flintOrder = true;
+    if (o.flashVerify === false) opts.verify = false;
+    if (o.gatewayFallback === false) opts.gatewayFallback = false;
+    if (json) progress.record({ type: 'start', device: deviceName, image: source });
+    const { burnImage } = await import('../flows/burn.js');
+    const result = await burnImage(conn.device, bytes, opts);
+    progress.stop();
+    if (json) progress.record({ type: 'result', ...result });
+    else for (const m of result.mitigations) progress.line(`-I- fs3burn: ${m}`);
+    return result;
+  } catch (e) {
+    progress.stop();
+    if (json && e instanceof Fs3BurnError) {
+      progress.record({ type: 'error', error: e.toJSON() });
+      throw new ExitWith(e.exitCode);
+    }
+    throw e;
+  } finally {
+    process.off('SIGINT', onSigint);
+    conn.close();
+  }
+}
+
+export function registerBurnCommand(program: Command): void {
+  program
+    .command('burn')
+    .alias('b')
+    .description('burn the image (-i) to the device (-d), failsafe: one bootable image at every step')
+    .option('--allow-psid-change', 'burn an image whose PSID differs from the card\'s')
+    .option('--allow-downgrade', 'burn an older FW version than the one on flash')
+    .option('--force', 'burn even when the same version is on flash')
+    .option('--nofs', 'not failsafe (flint -nofs): no version or chunk checks, and every other image start is invalidated')
+    .option('--no-fw-ctrl', 'never use the FW-managed (MCC) flow')
+    .option('--no-flash-verify', 'skip reading back what was written')
+    .option('--no-gateway-fallback', 'do not finish through the direct flash gateway when ICMD stops answering')
+    .option('--flint-order', "mimic flint's order and budgets exactly, without fs3burn's mitigations (to reproduce flint's failure)")
+    .action(async (o: BurnCliOptions, cmd: Command) => {
+      await runBurn(globalOpts(cmd) as GlobalOpts & { yes?: boolean }, o);
+    });
+}
