@@ -72,7 +72,7 @@ export function checkGuards(identity: DeviceIdentity, imageBytes: Uint8Array, im
       throw refuse(
         'BURN_PSID_MISMATCH',
         `PSID mismatch: the image is for PSID ${info.psid}, the card's PSID is ${devPsid}`,
-        'use the image made for this PSID; to change the PSID on purpose, pass allowPsidChange (flint: --allow_psid_change)',
+        'use the image made for this PSID; to change the PSID on purpose, pass --allow-psid-change (library: allowPsidChange; flint: --allow_psid_change)',
         { imagePsid: info.psid, devicePsid: devPsid },
       );
     }
@@ -108,7 +108,7 @@ export function checkGuards(identity: DeviceIdentity, imageBytes: Uint8Array, im
       throw refuse(
         'BURN_DOWNGRADE',
         `The image's FW ${toVersion} is older than the FW ${current.text} on flash`,
-        'to go back to an older FW on purpose, pass allowDowngrade',
+        'to go back to an older FW on purpose, pass --allow-downgrade (library: allowDowngrade)',
         { fromVersion: current.text, toVersion },
       );
     }
