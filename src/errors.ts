@@ -127,6 +127,7 @@ export const ErrorCodes = {
   BURN_SIGNATURE_FAILED: ExitCode.BURN_FAILED,
   BURN_INVALIDATE_FAILED: ExitCode.BURN_FAILED,
   BURN_DEVICE_HUNG: ExitCode.BURN_FAILED,
+  BURN_HOP_NOT_BOOTED: ExitCode.BURN_FAILED,
   // FW_MANAGED: the MCC / MCDA update flow (src/flows/fw-managed, docs/fw-managed.md)
   FW_MANAGED_UNSUPPORTED: ExitCode.REFUSED,
   FW_MANAGED_IMAGE_UNSIGNED: ExitCode.REFUSED,

@@ -83,6 +83,26 @@ describeMstflint('the 14.14.1100 case in one command', () => {
   });
 });
 
+describe('burn --via: several hops with a reset between them', () => {
+  it('14.14.1100 -> 14.25.1020 (legacy) -> reset -> 14.32.1908 (FW-managed)', () => {
+    const dev = card('14.14.1100');
+    const r = runCli(['-d', dev, '-i', img['14.32.1908']!, 'burn', '-y', '--via', img['14.25.1020']!]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('-I- Hop 1/2');
+    expect(r.stdout).toContain('-I- Hop 2/2');
+    expect(r.stdout).toMatch(/Reset .*: running FW 14\.25\.1020/);
+    expect(r.stdout).toMatch(/FSMST_INITIALIZE - +OK/);
+    runCli(['-d', dev, 'reset']);
+    expect(runCliJson(['-d', dev, 'q']).json.runningVersion).toBe('14.32.1908');
+  });
+
+  it('is refused on a real device, before anything is opened', () => {
+    const r = runCli(['-d', '0000:00:01.0', '-i', img['14.32.1908']!, 'burn', '-y', '--via', img['14.25.1020']!]);
+    expect(r.status).toBe(ExitCode.USAGE);
+    expect(r.stderr).toMatch(/--via needs a reset between hops/);
+  });
+});
+
 describe('refusals write nothing', () => {
   it('without -y on a non-terminal stdin it refuses before any write', () => {
     const dev = card('14.14.1100');

@@ -7,6 +7,10 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { connect, requireDevice } from '../device/connect.js';
+import { openDevice } from '../device/open.js';
+import { parseDeviceName } from '../transport/device-name.js';
+import type { PciConfigTransport } from '../transport/types.js';
+import { virtualClock } from '../vsec/clock.js';
 import { ExitCode, Fs3BurnError } from '../errors.js';
 import type { BurnOptions, BurnResult, ConfirmInfo } from '../flows/types.js';
 import { openImage } from '../io/open-image.js';
@@ -22,6 +26,7 @@ export interface BurnCliOptions {
   flintOrder?: boolean;
   flashVerify?: boolean; // commander's --no-flash-verify
   gatewayFallback?: boolean; // --no-gateway-fallback
+  via?: string[];
 }
 
 async function ask(question: string): Promise<boolean> {
@@ -46,10 +51,43 @@ function confirmFn(g: GlobalOpts & { yes?: boolean }): BurnOptions['confirm'] {
   };
 }
 
-export async function runBurn(g: GlobalOpts & { yes?: boolean }, o: BurnCliOptions): Promise<BurnResult> {
+function burnOptions(g: GlobalOpts & { yes?: boolean }, o: BurnCliOptions, signal: AbortSignal, progress: ReturnType<typeof createProgress>): BurnOptions {
+  const opts: BurnOptions = {
+    signal,
+    log: (line) => progress.line(line),
+    onEvent: (e) => progress.event(e),
+  };
+  const confirm = confirmFn(g);
+  if (confirm) opts.confirm = confirm;
+  if (o.allowPsidChange) opts.allowPsidChange = true;
+  if (o.allowDowngrade) opts.allowDowngrade = true;
+  if (o.force) opts.force = true;
+  if (o.nofs) opts.nofs = true;
+  if (o.fwCtrl === false) opts.noFwCtrl = true;
+  if (o.flintOrder) opts.flintOrder = true;
+  if (o.flashVerify === false) opts.verify = false;
+  if (o.gatewayFallback === false) opts.gatewayFallback = false;
+  return opts;
+}
+
+/** A transport that the device layer may "close" without closing the card (hops share it). */
+function keepOpen(t: PciConfigTransport): PciConfigTransport {
+  return { name: t.name, read32: (off) => t.read32(off), write32: (off, v) => t.write32(off, v), close: () => {} };
+}
+
+export async function runBurn(g: GlobalOpts & { yes?: boolean }, o: BurnCliOptions): Promise<BurnResult[]> {
   const deviceName = requireDevice(g.device, 'burn');
   if (!g.image) throw new Fs3BurnError('USAGE', 'burn needs an image: fs3burn -d DEVICE -i IMAGE burn');
-  const { bytes, source } = await openImage(g.image, g.psid ? { psid: g.psid } : {});
+  const hopFiles = [...(o.via ?? []).flatMap((v) => v.split(',')).filter((v) => v !== ''), g.image];
+  const parsed = parseDeviceName(deviceName);
+  if (hopFiles.length > 1 && parsed.kind !== 'sim') {
+    throw new Fs3BurnError('USAGE', `--via needs a reset between hops, and fs3burn does not reset real devices (${deviceName})`, {
+      hint: 'burn each hop on its own: burn, reset the card (mstfwreset or a reboot), then burn the next image',
+    });
+  }
+  // every image is read and checked before anything is written
+  const hops = [];
+  for (const f of hopFiles) hops.push(await openImage(f, g.psid ? { psid: g.psid } : {}));
   const json = g.json === true;
   const progress = createProgress(progressMode(json));
   const controller = new AbortController();
@@ -65,30 +103,51 @@ export async function runBurn(g: GlobalOpts & { yes?: boolean }, o: BurnCliOptio
     }
   };
   process.on('SIGINT', onSigint);
-  const conn = await connect(deviceName);
+  const { burnImage } = await import('../flows/burn.js');
+  const results: BurnResult[] = [];
   try {
-    const opts: BurnOptions = {
-      signal: controller.signal,
-      log: (line) => progress.line(line),
-      onEvent: (e) => progress.event(e),
-    };
-    const confirm = confirmFn(g);
-    if (confirm) opts.confirm = confirm;
-    if (o.allowPsidChange) opts.allowPsidChange = true;
-    if (o.allowDowngrade) opts.allowDowngrade = true;
-    if (o.force) opts.force = true;
-    if (o.nofs) opts.nofs = true;
-    if (o.fwCtrl === false) opts.noFwCtrl = true;
-    if (o.flintOrder) opts.flintOrder = true;
-    if (o.flashVerify === false) opts.verify = false;
-    if (o.gatewayFallback === false) opts.gatewayFallback = false;
-    if (json) progress.record({ type: 'start', device: deviceName, image: source });
-    const { burnImage } = await import('../flows/burn.js');
-    const result = await burnImage(conn.device, bytes, opts);
+    if (hops.length === 1) {
+      const conn = await connect(deviceName);
+      try {
+        if (json) progress.record({ type: 'start', device: deviceName, image: hops[0]!.source });
+        results.push(await burnImage(conn.device, hops[0]!.bytes, burnOptions(g, o, controller.signal, progress)));
+      } finally {
+        conn.close();
+      }
+    } else {
+      // several hops on one simulated card, with the card's reset between them
+      const { createSimDevice } = await import('../sim/index.js');
+      const sim = createSimDevice((parsed as { spec: string }).spec);
+      try {
+        for (const [i, hop] of hops.entries()) {
+          progress.line(`-I- Hop ${i + 1}/${hops.length}: ${hop.source}`);
+          if (json) progress.record({ type: 'start', device: deviceName, image: hop.source, hop: i + 1, hops: hops.length });
+          const device = openDevice(keepOpen(sim), { clock: virtualClock() });
+          try {
+            results.push(await burnImage(device, hop.bytes, burnOptions(g, o, controller.signal, progress)));
+          } finally {
+            device.close();
+          }
+          if (i < hops.length - 1) {
+            sim.model.reset('warm');
+            const running = sim.model.running;
+            if (!running) throw new Fs3BurnError('BURN_HOP_NOT_BOOTED', `after hop ${i + 1} and a reset the card booted no image`, { hint: 'read the flash (ri) and verify it; nothing more was written' });
+            progress.line(`-I- Reset ${deviceName}: running FW ${running.versionString}`);
+          }
+        }
+      } finally {
+        sim.close();
+      }
+    }
     progress.stop();
-    if (json) progress.record({ type: 'result', ...result });
-    else for (const m of result.mitigations) progress.line(`-I- fs3burn: ${m}`);
-    return result;
+    for (const result of results) {
+      if (json) progress.record({ type: 'result', ...result });
+      else for (const m of result.mitigations) progress.line(`-I- fs3burn: ${m}`);
+    }
+    if (parsed.kind === 'sim' && !/[?&]state=/.test(parsed.spec)) {
+      progress.line(`-W- ${deviceName} has no state file, so this simulated card ends with this command; add ?state=FILE to keep it for reset and query`);
+    }
+    return results;
   } catch (e) {
     progress.stop();
     if (json && e instanceof Fs3BurnError) {
@@ -98,7 +157,6 @@ export async function runBurn(g: GlobalOpts & { yes?: boolean }, o: BurnCliOptio
     throw e;
   } finally {
     process.off('SIGINT', onSigint);
-    conn.close();
   }
 }
 
@@ -114,6 +172,7 @@ export function registerBurnCommand(program: Command): void {
     .option('--no-fw-ctrl', 'never use the FW-managed (MCC) flow')
     .option('--no-flash-verify', 'skip reading back what was written')
     .option('--no-gateway-fallback', 'do not finish through the direct flash gateway when ICMD stops answering')
+    .option('--via <images...>', 'burn these images first, in order, resetting the (simulated) card between hops')
     .option('--flint-order', "mimic flint's order and budgets exactly, without fs3burn's mitigations (to reproduce flint's failure)")
     .action(async (o: BurnCliOptions, cmd: Command) => {
       await runBurn(globalOpts(cmd) as GlobalOpts & { yes?: boolean }, o);
