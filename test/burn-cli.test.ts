@@ -3,7 +3,7 @@
  * the 14.14.1100 case in one command, the FW-managed flow on 14.25.1020, flint's failure
  * reproduced with --flint-order, refusals that write nothing, JSON events, Ctrl-C and resume.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../src/errors.js';
@@ -135,6 +135,19 @@ describe('refusals write nothing', () => {
     const r = runCli(['-d', dev, '-i', img['14.14.1100']!, 'burn', '-y']);
     expect(r.status).toBe(ExitCode.REFUSED);
     expect(r.stderr + r.stdout).toMatch(/allow.downgrade/i);
+  });
+});
+
+describe('on a terminal', () => {
+  it('shows a progress bar with elapsed time and an estimate (run under a pseudo-terminal with script(1))', () => {
+    const cmd = [process.execPath, CLI, '-d', card('14.14.1100'), '-i', img['14.32.1908']!, 'burn', '-y'].map((a) => `'${a}'`).join(' ');
+    const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', timeout: 120_000 });
+    if (r.error) throw new Error(`script(1) (util-linux/bsdutils) is needed for this test: ${r.error.message}`);
+    expect(r.status).toBe(0);
+    const screen = r.stdout.replace(/\r/g, '\n');
+    expect(screen).toMatch(/\[[█░]+\] \d+% \| \S+ elapsed \| ETA \S+/);
+    expect(screen).toContain('Restoring signature                     - OK');
+    expect(screen).not.toMatch(/without signatures - +\d+%/); // the bar replaces flint's percentage lines
   });
 });
 
