@@ -42,7 +42,8 @@ function identityOf(flash: Uint8Array) {
 }
 
 describe('burnFwManaged on cx4lx@14.25.1020 with the 14.32.1908 catalog image', () => {
-  const { sim, model, device, clock } = card();
+  // VERIFY made to take polls (mstflint needs the default, 0) so the flow's polling is exercised
+  const { sim, model, device, clock } = card({ personality: 'cx4lx@14.25.1020', knobs: { fsmVerifyPolls: 2 } });
   const before = identityOf(model.flash.dump());
   const lines: string[] = [];
   const events: BurnEvent[] = [];

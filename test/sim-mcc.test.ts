@@ -78,7 +78,7 @@ class Fsm {
 
 describe('MCC FSM', () => {
   it('burns a signed image: LOCK → UPDATE → INITIALIZE → DOWNLOAD → VERIFY → ACTIVATE_ALL → RELEASE; reset runs it, device data kept', () => {
-    const { c, model } = card();
+    const { c, model } = card([14, 25, 1020], { knobs: { fsmVerifyPolls: 2 } }); // VERIFY polled (default 0: mstflint needs it)
     const fsm = new Fsm(c);
     const img = makeMiniImage({ version: [14, 32, 1908], signed: true });
     expect(fsm.upToVerify(img)).toEqual({ state: ST.LOCKED, error: 0 });

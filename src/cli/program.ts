@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerBurnCommand } from './burn-command.js';
 import { registerDeviceCommands } from './device-command.js';
 import { registerPlanCommand } from './plan-command.js';
+import { registerSimCommands } from './sim-command.js';
 import { registerImageCommands } from './image-command.js';
 import { registerMfaCommands } from './mfa-command.js';
 import { registerQueryVerify } from './query-verify-command.js';
@@ -25,5 +26,6 @@ export function buildProgram(): Command {
   registerDeviceCommands(program);
   registerBurnCommand(program);
   registerPlanCommand(program);
+  registerSimCommands(program);
   return program;
 }

@@ -162,6 +162,10 @@ export const Reg = {
   MGIR: 0x9020,
   MFRL: 0x9028,
   MFAI: 0x9029,
+  /** NV configuration access (mstflint's query of base MAC/GUID on FW that does MCC; docs/device-model.md). */
+  MNVDA: 0x9024,
+  /** FW version timestamp (mstflint's TestAndSetTimeStamp; not in the sheet — docs/device-model.md). */
+  MVTS: 0x902c,
   MCDD: 0x905c,
   MCQS: 0x9060,
   MCQI: 0x9061,

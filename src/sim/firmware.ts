@@ -91,6 +91,8 @@ export interface FwState {
   /** The slot an activation wrote, booted at the next reset. */
   activatedStart: number | null;
   fsm: FsmData;
+  /** MVTS: the 16-byte timestamp set for the next FW (absent / null = none). */
+  timestamp?: Uint8Array | null;
 }
 
 function firstHandle(seed: number): number {
@@ -229,6 +231,10 @@ export class Firmware {
         return this.mcc(get, reg, firing);
       case Reg.MCDA:
         return get ? RegStatus.METHOD_NOT_SUPP : this.mcda(reg);
+      case Reg.MVTS:
+        return this.mvts(get, reg);
+      case Reg.MNVDA:
+        return get ? this.mnvda(reg) : RegStatus.METHOD_NOT_SUPP;
       default:
         return RegStatus.REG_NOT_SUPP;
     }
@@ -250,6 +256,13 @@ export class Firmware {
     reg.put32(0x44, v[0]);
     reg.put32(0x48, v[1]);
     reg.put32(0x4c, v[2]);
+    // hw_info.manufacturing_base_mac 47:32 at 0x12, 31:0 at 0x14 (mstflint's "Orig Base MAC" on
+    // FW that does MCC; not in the sheet): the factory MAC of MFG_INFO
+    const factory = this.deviceUids(true);
+    if (factory) {
+      reg.put16(0x12, Number((factory.mac >> 32n) & 0xffffn));
+      reg.put32(0x14, Number(factory.mac & 0xffffffffn));
+    }
     return RegStatus.OK;
   }
 
@@ -325,6 +338,70 @@ export class Firmware {
     if (this.host.writeProtected) return this.refuseWrite();
     const r = this.host.flashErase(addr, size);
     return r === 'wp' ? this.refuseWrite() : RegStatus.OK;
+  }
+
+  // ---- MNVDA 0x9024: a 12-byte NV header (dw0 length 8:0, read_current 22, default 23; dw1 the
+  // TLV type), then the TLV's data. Only what mstflint's query asks (docs/device-model.md): the
+  // global TLVs 2 = base MAC/GUID (base_mac hi/lo, base_guid hi/lo) and 3 = its capability (dw0
+  // mac_en 31, guid_en 30; dw1 GUID count 31:16, MAC count 15:0), read from the running image's
+  // DEV_INFO (current) or MFG_INFO (default = factory values). Other TLVs: BAD_PARAM.
+  private mnvda(reg: RegView): number {
+    const dw0 = reg.u32(0);
+    const type = reg.u32(4);
+    const factory = ((dw0 >>> 23) & 1) === 1;
+    if (type !== 2 && type !== 3) return RegStatus.BAD_PARAM;
+    const uids = this.deviceUids(factory);
+    if (!uids) return RegStatus.BAD_PARAM;
+    const len = type === 2 ? 16 : 8;
+    reg.clear(12);
+    reg.put32(0, ((dw0 & ~0x1ff) | len) >>> 0);
+    if (type === 2) {
+      reg.put32(12, Number(uids.mac >> 32n));
+      reg.put32(16, Number(uids.mac & 0xffffffffn));
+      reg.put32(20, Number(uids.guid >> 32n));
+      reg.put32(24, Number(uids.guid & 0xffffffffn));
+    } else {
+      reg.put32(12, 0xc0000000);
+      reg.put32(16, ((uids.guidCount & 0xffff) << 16) | (uids.macCount & 0xffff));
+    }
+    return RegStatus.OK;
+  }
+
+  /** GUID / MAC entries (§1.8: guids block at +0x20, GUID entry then MAC entry) of the running image's DEV_INFO or MFG_INFO. */
+  private deviceUids(factory: boolean): { guid: bigint; guidCount: number; mac: bigint; macCount: number } | undefined {
+    const run = this.host.running;
+    if (!run) return undefined;
+    const src = sourceOf(this.host.flashData);
+    const probe = probeImage(src, run.start, { requireMagic: false });
+    if (!probe.ok) return undefined;
+    const e = probe.image.entries.find((x) => x.type === (factory ? 0xe0 : 0xe1));
+    if (!e) return undefined;
+    const at = e.relative ? run.start + e.addr : e.addr;
+    const b = src.bytes(at + 0x20, 32);
+    const u64 = (o: number) => (BigInt(getU32(b, o)) << 32n) | BigInt(getU32(b, o + 4));
+    return { guidCount: b[3]!, guid: u64(8), macCount: b[16 + 3]!, mac: u64(24) };
+  }
+
+  // ---- MVTS 0x902C (0x14 B: dw0 flags, then a 16-byte timestamp). Not in the sheet: only what
+  // mstflint's burn asks (docs/device-model.md "What mstflint asks"). GET of the running FW's
+  // stamp (running_flag) is all zeros — never stamped; GET of the next FW's stamp returns what a
+  // SET stored (zeros = "no valid timestamp"); a SET with clear_all_ts_flag clears it.
+  private mvts(get: boolean, reg: RegView): number {
+    const dw0 = reg.u32(0);
+    const running = ((dw0 >>> 30) & 1) === 1; // dw0: clear_all_ts 31, running 30, check_timestamp 29
+    const clearAll = ((dw0 >>> 31) & 1) === 1;
+    if (get) {
+      reg.clear(4);
+      const ts = running ? null : this.st.timestamp;
+      if (ts) for (let i = 0; i < 16; i++) reg.put8(4 + i, ts[i] ?? 0);
+      return RegStatus.OK;
+    }
+    if (clearAll) {
+      this.st.timestamp = null;
+      return RegStatus.OK;
+    }
+    this.st.timestamp = reg.b.slice(4, 20);
+    return RegStatus.OK;
   }
 
   // ---- MFRL 0x9028 (§4.3, §8): GET → mask of supported levels; SET → one level
@@ -624,6 +701,17 @@ export class Firmware {
           const mine = cur.image.entries.find((x) => x.type === e.type && x.deviceData);
           if (mine && e.entryOffset + 32 <= image.length) image.set(mine.raw, e.entryOffset);
         }
+        // mstflint's component has its device TOC masked (FwExtract4MBImage: the device-data
+        // entries are 0xFF, so the list ends before them): append the running image's own
+        // device-data entries after the last entry, then a new end marker.
+        let at = img.entries.length > 0 ? img.entries[img.entries.length - 1]!.entryOffset + 32 : img.itocOffset + 32;
+        const free = (off: number) => off + 32 <= image.length && image.subarray(off, off + 32).every((b) => b === 0xff);
+        for (const mine of cur.image.entries) {
+          if (!mine.deviceData || img.entries.some((e) => e.type === mine.type && e.deviceData)) continue;
+          if (!free(at) || !free(at + 32)) break; // no room: leave the list as it is
+          image.set(mine.raw, at);
+          at += 32;
+        }
       }
     }
     const end = newStart + image.length;
@@ -639,8 +727,17 @@ export class Firmware {
       if (page.every((b) => b === 0xff)) continue;
       if (this.host.flashProgram(newStart + from, page) !== 'ok' || this.host.dead) return FsmError.GENERAL;
     }
+    // model choice (docs/robustness.md): the FW reads back what it wrote before it signs the new
+    // slot and invalidates the old one, so a write the chip acknowledged but did not do never
+    // leaves a signed image that fails its CRCs in place of the old one
+    const flash = this.host.flashData;
+    const written = (at: number, want: Uint8Array) => want.every((b, i) => flash[at + i] === b);
+    if (!written(newStart + 16, image.subarray(16))) return FsmError.GENERAL;
     if (this.host.flashProgram(newStart, image.subarray(0, 16)) !== 'ok' || this.host.dead) return FsmError.GENERAL;
-    if (run && this.host.flashProgram(oldStart, new Uint8Array(4)) !== 'ok') return FsmError.GENERAL;
+    if (!written(newStart, image.subarray(0, 16))) return FsmError.GENERAL;
+    for (let tries = 0; run && !written(oldStart, new Uint8Array(4)); tries++) {
+      if (tries === 3 || this.host.flashProgram(oldStart, new Uint8Array(4)) !== 'ok') return FsmError.GENERAL;
+    }
     this.st.pendingActivation = true;
     this.st.activatedStart = newStart;
     return 0;

@@ -76,7 +76,7 @@ export const DEFAULT_KNOBS: Readonly<Knobs> = Object.freeze({
   fwHonoursGatewayLock: true,
   writeProtectReply: 'icmd-status',
   fsmInitializePolls: 2,
-  fsmVerifyPolls: 2,
+  fsmVerifyPolls: 0,
   fsmActivatePolls: 2,
   fsmPendingResetBlocks: true,
   fsmAcceptMaskedMagic: true,

@@ -57,6 +57,13 @@ export interface Personality {
 const LEGACY_REGS = [Reg.MFPA, Reg.MFBA, Reg.MFBE, Reg.MGIR, Reg.MFRL, Reg.MFAI] as const;
 /** §3.1: the MCC gate is MCQS, MCQI, MCC, MCDA, MQIS and MGIR in MCAM. */
 const MCC_REGS = [Reg.MCQS, Reg.MCQI, Reg.MCC, Reg.MCDA, Reg.MQIS, Reg.MCAM] as const;
+/**
+ * What mstflint 4.21 asks FW that does MCC besides the MCC registers (docs/device-model.md
+ * "What mstflint asks"): MVTS (FW version timestamp) before an MCC burn — REG_NOT_SUPP there
+ * is fatal — and MNVDA's base MAC/GUID TLVs for `q`. 14.14 answers neither: its query reads
+ * the flash, and its burn takes a failing MVTS as "not supported".
+ */
+const FW_CTRL_QUERY_REGS = [Reg.MVTS, Reg.MNVDA] as const;
 
 function cx4lx(version: FwVersion, fields: Omit<Personality, 'name' | 'device' | 'version' | 'catalogName'>): Personality {
   const v = version.join('.');
@@ -78,7 +85,7 @@ export const PERSONALITIES: readonly Personality[] = Object.freeze([
       'After MFRL SET 0x40 the next ICMD command never completes (the seed case, §4.6, UNVERIFIED).',
   }),
   cx4lx([14, 25, 1020], {
-    registers: [...LEGACY_REGS, ...MCC_REGS],
+    registers: [...LEGACY_REGS, ...MCC_REGS, ...FW_CTRL_QUERY_REGS],
     mcamRegisters: [...LEGACY_REGS, ...MCC_REGS],
     mfbaMaxSize: 128,
     icmdMailboxSize: 0x340,
@@ -89,7 +96,7 @@ export const PERSONALITIES: readonly Personality[] = Object.freeze([
     notes: 'MCAM advertises MCQS, MCQI, MCC, MCDA, MQIS and MGIR: FW-managed update supported (§3.1, §4.6 field report).',
   }),
   cx4lx([14, 32, 1908], {
-    registers: [...LEGACY_REGS, ...MCC_REGS],
+    registers: [...LEGACY_REGS, ...MCC_REGS, ...FW_CTRL_QUERY_REGS],
     mcamRegisters: [...LEGACY_REGS, ...MCC_REGS],
     mfbaMaxSize: 128,
     icmdMailboxSize: 0x340,
