@@ -61,6 +61,15 @@ describeMstflint('the 14.14.1100 case in one command', () => {
     expect(mstflint(['-i', dump, 'v']).status).toBe(0);
   });
 
+  it('succeeds where mstflint 4.21 fails (test/mstflint-bridge.test.ts): 14.25.1020 onto 14.14.1100', () => {
+    const dev = card('14.14.1100');
+    const r = runCli(['-d', dev, '-i', img['14.25.1020']!, 'burn', '-y']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/-E-/);
+    runCli(['-d', dev, 'reset']);
+    expect(runCliJson(['-d', dev, 'q']).json.runningVersion).toBe('14.25.1020');
+  });
+
   it('--flint-order reproduces flint\'s error line, and the card still boots', () => {
     const dev = card('14.14.1100');
     const r = runCli(['-d', dev, '-i', img['14.32.1908']!, 'burn', '-y', '--flint-order']);
