@@ -145,6 +145,10 @@ export const ErrorCodes = {
   FW_MANAGED_DOWNLOAD_FAILED: ExitCode.BURN_FAILED,
   FW_MANAGED_DEVICE_ERROR: ExitCode.BURN_FAILED,
   FW_MANAGED_ABORTED: ExitCode.BURN_FAILED,
+  // GUARDS: refusals before the first device access or write of a burn (docs/guards.md)
+  GUARD_DEVICE_LOCKED: ExitCode.REFUSED,
+  GUARD_LOCK_FAILED: ExitCode.REFUSED,
+  GUARD_SEMAPHORE_HELD: ExitCode.REFUSED,
   // anything unexpected
   INTERNAL: ExitCode.INTERNAL,
 } as const satisfies Record<string, ExitCodeValue>;

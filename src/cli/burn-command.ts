@@ -12,6 +12,8 @@ import { parseDeviceName } from '../transport/device-name.js';
 import type { PciConfigTransport } from '../transport/types.js';
 import { virtualClock } from '../vsec/clock.js';
 import { ExitCode, Fs3BurnError } from '../errors.js';
+import type { GuardOptions } from '../flows/guards.js';
+import type { DeviceLock } from '../flows/lock.js';
 import type { BurnOptions, BurnResult, ConfirmInfo } from '../flows/types.js';
 import { openImage } from '../io/open-image.js';
 import { ExitWith, globalOpts, printJson, type GlobalOpts } from './io.js';
@@ -27,6 +29,7 @@ export interface BurnCliOptions {
   flashVerify?: boolean; // commander's --no-flash-verify
   gatewayFallback?: boolean; // --no-gateway-fallback
   via?: string[];
+  clearSemaphore?: boolean;
 }
 
 async function ask(question: string): Promise<boolean> {
@@ -51,8 +54,8 @@ function confirmFn(g: GlobalOpts & { yes?: boolean }): BurnOptions['confirm'] {
   };
 }
 
-function burnOptions(g: GlobalOpts & { yes?: boolean }, o: BurnCliOptions, signal: AbortSignal, progress: ReturnType<typeof createProgress>): BurnOptions {
-  const opts: BurnOptions = {
+function burnOptions(g: GlobalOpts & { yes?: boolean }, o: BurnCliOptions, signal: AbortSignal, progress: ReturnType<typeof createProgress>): BurnOptions & GuardOptions {
+  const opts: BurnOptions & GuardOptions = {
     signal,
     log: (line) => progress.line(line),
     onEvent: (e) => progress.event(e),
@@ -67,6 +70,7 @@ function burnOptions(g: GlobalOpts & { yes?: boolean }, o: BurnCliOptions, signa
   if (o.flintOrder) opts.flintOrder = true;
   if (o.flashVerify === false) opts.verify = false;
   if (o.gatewayFallback === false) opts.gatewayFallback = false;
+  if (o.clearSemaphore) opts.clearSemaphore = true;
   return opts;
 }
 
@@ -104,8 +108,16 @@ export async function runBurn(g: GlobalOpts & { yes?: boolean }, o: BurnCliOptio
   };
   process.on('SIGINT', onSigint);
   const { burnImage } = await import('../flows/burn.js');
+  const { acquireDeviceLock } = await import('../flows/lock.js');
   const results: BurnResult[] = [];
+  let lock: DeviceLock | undefined;
   try {
+    // one burn per device at a time: locked before the first device access (docs/guards.md)
+    lock = await acquireDeviceLock(deviceName, { command: `fs3burn -d ${deviceName} -i ${g.image} burn` });
+    if (lock.tookOver) {
+      const o = lock.tookOver.owner;
+      progress.line(`-W- fs3burn: took over the burn lock of ${deviceName}${o ? ` left by pid ${o.pid} since ${o.since}` : ''}: ${lock.tookOver.reason}`);
+    }
     if (hops.length === 1) {
       const conn = await connect(deviceName);
       try {
@@ -157,6 +169,7 @@ export async function runBurn(g: GlobalOpts & { yes?: boolean }, o: BurnCliOptio
     throw e;
   } finally {
     process.off('SIGINT', onSigint);
+    await lock?.release();
   }
 }
 
@@ -174,6 +187,7 @@ export function registerBurnCommand(program: Command): void {
     .option('--no-gateway-fallback', 'do not finish through the direct flash gateway when ICMD stops answering')
     .option('--via <images...>', 'burn these images first, in order, resetting the (simulated) card between hops')
     .option('--flint-order', "mimic flint's order and budgets exactly, without fs3burn's mitigations (to reproduce flint's failure)")
+    .option('--clear-semaphore', 'write 0 to an ICMD / flash-programming semaphore another owner holds (one that crashed), then burn')
     .action(async (o: BurnCliOptions, cmd: Command) => {
       await runBurn(globalOpts(cmd) as GlobalOpts & { yes?: boolean }, o);
     });

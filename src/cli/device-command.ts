@@ -12,6 +12,7 @@ import { describeImage, type ImageQuery } from '../image/query.js';
 import { parseDeviceName } from '../transport/device-name.js';
 import { verifyFs3 } from '../image/verify.js';
 import { requireDevice, withDevice } from '../device/connect.js';
+import { verifyFailCode } from './query-verify-command.js';
 import { formatQuery, formatVerify, verifyFailureLine } from './format.js';
 import { ExitWith, globalOpts, out, printJson } from './io.js';
 
@@ -198,7 +199,7 @@ export async function runDeviceVerify(name: string, json: boolean): Promise<void
     const img = c.device.readImage({ sections: 'all' });
     return verifyFs3(img.flash);
   });
-  const failCode = report.code === 'IMAGE_CORRUPT' ? 'IMAGE_CORRUPT' : 'IMAGE_VERIFY_FAILED';
+  const failCode = verifyFailCode(report.code);
   if (json) {
     printJson({ source: name, ...report });
     if (!report.bootable) throw new ExitWith(ErrorCodes[failCode]);

@@ -1,6 +1,6 @@
 /** `fs3burn -i IMAGE query|q [full]` and `fs3burn -i IMAGE verify|v` (flint's argument style). */
 import type { Command } from 'commander';
-import { ErrorCodes, Fs3BurnError } from '../errors.js';
+import { ErrorCodes, Fs3BurnError, type ErrorCode } from '../errors.js';
 import { parseFs3 } from '../image/fs3.js';
 import { describeImage } from '../image/query.js';
 import { verifyFs3 } from '../image/verify.js';
@@ -44,7 +44,7 @@ function runOn(c: SimpleImageCommand, bytes: ByteSource, source: string): void {
     return;
   }
   const report = verifyFs3(bytes);
-  const failCode = report.code === 'IMAGE_CORRUPT' ? 'IMAGE_CORRUPT' : 'IMAGE_VERIFY_FAILED';
+  const failCode = verifyFailCode(report.code);
   if (c.json) {
     printJson({ source, ...report });
     if (!report.bootable) throw new ExitWith(ErrorCodes[failCode]);
@@ -54,6 +54,11 @@ function runOn(c: SimpleImageCommand, bytes: ByteSource, source: string): void {
   if (!report.bootable) {
     throw new Fs3BurnError(failCode, verifyFailureLine(report), { data: { badSections: report.badSections } });
   }
+}
+
+/** The error code a failed verify exits with: the report's own, else IMAGE_VERIFY_FAILED. */
+export function verifyFailCode(code: string | undefined): ErrorCode {
+  return code !== undefined && code in ErrorCodes ? (code as ErrorCode) : 'IMAGE_VERIFY_FAILED';
 }
 
 function fromCommander(cmd: Command, command: 'query' | 'verify', full: boolean): SimpleImageCommand {

@@ -31,7 +31,8 @@ export async function connect(name: string, opts: DeviceOptions = {}): Promise<C
   const clock = opened.kind === 'sim' ? virtualClock() : realClock;
   let device: Device;
   try {
-    device = openDevice(transport, { clock, ...opts });
+    // one VSEC and ICMD semaphore hold per flash sector unless told otherwise (docs/performance.md)
+    device = openDevice(transport, { clock, ...opts, icmd: { holdVsecPerCommand: true, sessions: true, ...opts.icmd } });
   } catch (e) {
     transport.close();
     throw e;

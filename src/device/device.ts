@@ -27,6 +27,7 @@ import type { AddressSpaceAccess } from '../transport/mst/address-space.js';
 import { realClock, type Clock } from '../vsec/clock.js';
 import type { ConfigCounts } from '../vsec/counting.js';
 import { emptyVsecStats, type VsecStats } from '../vsec/stats.js';
+import { FLASH_SEMAPHORE, ICMD_SEMAPHORE, clearPidSemaphore, probePidSemaphore, type PidSemaphoreState } from '../vsec/pid-semaphore.js';
 import { readFlashImage, type FlashImage, type ReadImageOptions } from './image-read.js';
 import type { DeviceCapabilities, DeviceIdentity, DeviceOptions, DeviceStats, FlashParams, FwVersionInfo, ProgressFn } from './types.js';
 
@@ -47,7 +48,7 @@ export interface DeviceParts {
 
 const STEP = 0x10000; // progress step for reads and writes
 
-const emptyIcmdStats = (): IcmdStats => ({ commands: 0, polls: 0, sleeps: 0, sleptMs: 0, failed: 0 });
+const emptyIcmdStats = (): IcmdStats => ({ commands: 0, polls: 0, sleeps: 0, sleptMs: 0, failed: 0, sessions: 0, mailboxDwordsSkipped: 0, ctrlChecksSkipped: 0 });
 
 export class Device {
   readonly name: string;
@@ -194,11 +195,13 @@ export class Device {
       const method = this.flashMethod().method;
       const f = this.opts.flash ?? {};
       if (method === 'fw') {
-        const size = decodeJedec(this.mfpa().jedecId).sizeBytes || undefined; // §4.3 MFPA
+        const mfpa = this.mfpa();
+        const size = decodeJedec(mfpa.jedecId).sizeBytes || undefined; // §4.3 MFPA
         this.flashAccess = new FwFlashAccess(this.regs, this.access, {
           clock: this.clock,
           stats: this.flashStats,
           ...(size !== undefined ? { size } : {}),
+          ...(mfpa.bulk64 && f.erase64k !== false ? { bulk64: true } : {}),
           ...(f.mfbaBlockSize !== undefined ? { blockSize: f.mfbaBlockSize } : {}),
           ...(f.semaphoreTries !== undefined ? { semaphoreTries: f.semaphoreTries } : {}),
           ...(this.opts.ownerId !== undefined ? { ownerId: this.opts.ownerId } : {}),
@@ -373,6 +376,32 @@ export class Device {
   setCrBootAddress(newStart: number): void {
     this.ensureOpen();
     writeCrBootAddress(this.access, newStart);
+  }
+
+  // ---- semaphores (§5.3) ------------------------------------------------------------------
+
+  /**
+   * The ICMD (space 0xA offset 0) and flash-programming (0x10) semaphores, probed: each is
+   * taken and released at once, with the usual tries. Empty without ICMD (then neither is used).
+   */
+  semaphores(): PidSemaphoreState[] {
+    this.ensureOpen();
+    if (!this.hasIcmd) return [];
+    const base = { clock: this.clock, ...(this.opts.ownerId !== undefined ? { ownerId: this.opts.ownerId } : {}) };
+    const icmdTries = this.opts.icmd?.semaphoreTries;
+    const flashTries = this.opts.flash?.semaphoreTries;
+    return [
+      probePidSemaphore(this.access, ICMD_SEMAPHORE, { ...base, ...(icmdTries !== undefined ? { tries: icmdTries } : {}) }),
+      probePidSemaphore(this.access, FLASH_SEMAPHORE, { ...base, ...(flashTries !== undefined ? { tries: flashTries } : {}) }),
+    ];
+  }
+
+  /** Write 0 to a semaphore whoever holds it (only on request: mstflint's -clear_semaphore). */
+  clearSemaphore(label: string): { before: number; after: number } {
+    this.ensureOpen();
+    const spec = [ICMD_SEMAPHORE, FLASH_SEMAPHORE].find((s) => s.label === label);
+    if (!spec) throw new Fs3BurnError('INTERNAL', `no semaphore named ${label}`);
+    return clearPidSemaphore(this.access, spec);
   }
 
   // ---- bookkeeping ----------------------------------------------------------------------

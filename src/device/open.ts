@@ -22,6 +22,7 @@ export function openDevice(transport: PciConfigTransport | AddressSpaceAccess, o
   let parts: DeviceParts;
   let icmdPossible: string | undefined;
   let commandScope: (<T>(fn: () => T) => T) | undefined;
+  let sleepScope: (<T>(fn: () => T) => T) | undefined;
   if (isConfigTransport(transport)) {
     const opened = openSpaceAccess(transport, {
       ...(opts.clock ? { clock: opts.clock } : {}),
@@ -43,8 +44,11 @@ export function openDevice(transport: PciConfigTransport | AddressSpaceAccess, o
     if (opened.mode !== 'vsec') icmdPossible = `config access uses the legacy CR gateway (${opened.legacyReason})`;
     else if (!opened.supportedSpaces.has(Space.ICMD)) icmdPossible = 'the VSEC does not support the ICMD address space (3)';
     if (opened.vsec && opts.icmd?.holdVsecPerCommand) {
+      // one VSEC hold per ICMD session (§5.3 block access: one lock for a whole buffer),
+      // let go while the busy poll sleeps
       const v = opened.vsec;
       commandScope = (fn) => v.exclusive(fn);
+      sleepScope = (fn) => v.released(fn);
     }
   } else {
     parts = { name: transport.name, access: transport, accessMode: 'address-space' };
@@ -61,6 +65,8 @@ export function openDevice(transport: PciConfigTransport | AddressSpaceAccess, o
       ...(opts.icmd?.maxPollSleepMs !== undefined ? { maxPollSleepMs: opts.icmd.maxPollSleepMs } : {}),
       ...(opts.icmd?.semaphoreTries !== undefined ? { semaphoreTries: opts.icmd.semaphoreTries } : {}),
       ...(commandScope ? { commandScope } : {}),
+      ...(sleepScope ? { sleepScope } : {}),
+      ...(opts.icmd?.sessions ? { sessions: true } : {}),
     });
     parts.icmd = icmd;
     parts.regs = new RegisterAccess(icmd, {

@@ -35,8 +35,21 @@ export interface DeviceOptions {
     maxPollSleepMs?: number;
     /** ICMD semaphore tries (§5.3: 256). */
     semaphoreTries?: number;
-    /** Hold the VSEC semaphore for a whole command instead of per dword (not flint's way). */
+    /**
+     * Hold the VSEC semaphore for a whole ICMD session (a command, or the commands of one flash
+     * sector) instead of per dword, letting it go while the busy poll sleeps (not flint's way;
+     * §5.3 block access holds it for a whole buffer). openDevice's default: off, as flint;
+     * connect() (the CLI) turns it on.
+     */
     holdVsecPerCommand?: boolean;
+    /**
+     * Run the ICMD commands of one flash sector (read, erase, program, read-back: at most 4 KiB
+     * of MFBA traffic) under one ICMD semaphore hold — one VSEC hold too with
+     * holdVsecPerCommand — skipping what the hold makes redundant (the readiness check and the
+     * semaphore per command, an opcode already in ctrl, mailbox dwords already there). Not
+     * flint's way. openDevice's default: off; connect() (the CLI) turns it on.
+     */
+    sessions?: boolean;
   };
   registers?: {
     /** Retries on DEV_BUSY / ICMD status 5 (default 0, as flint's MFBA path; §4.6 mitigation). */
@@ -50,6 +63,11 @@ export interface DeviceOptions {
     cacheReplacementKick?: boolean;
     /** MFBA block size (§4.3: 128 on CX4LX). */
     mfbaBlockSize?: number;
+    /**
+     * Let the burn erase a whole 64 KiB block at once (MFBE bulk64, §4.3) where all 16 of its
+     * sectors are rewritten, when MFPA reports bulk64_en. Default true; false: 4 KiB only.
+     */
+    erase64k?: boolean;
     /** Flash-programming semaphore tries (§5.3: 40). */
     semaphoreTries?: number;
     /** Gateway BUSY polls (§4.2: 5000) and lock tries (§4.2: 1024). */

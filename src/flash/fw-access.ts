@@ -6,7 +6,7 @@
  */
 import { Fs3BurnError, isFs3BurnError } from '../errors.js';
 import type { RegisterAccess } from '../registers/access.js';
-import { MFBA_CX4LX_BLOCK, MFBA_MAX_DATA, mfbaRead, mfbaWrite } from '../registers/mfba.js';
+import { MFBA_CX4LX_BLOCK, MFBA_MAX_DATA, mfbaRead, mfbaReadInto, mfbaWrite, mfbaWriteFrom } from '../registers/mfba.js';
 import { mfbeErase } from '../registers/mfbe.js';
 import type { AddressSpaceAccess } from '../transport/mst/address-space.js';
 import { realClock, type Clock } from '../vsec/clock.js';
@@ -26,6 +26,8 @@ export interface FwFlashOptions {
   semaphoreTries?: number;
   /** Flash select (bank), MFBA / MFBE fs field. */
   fs?: number;
+  /** The FW erases 64 KiB blocks (MFPA dw4 bulk64_en, §4.3): offer erase64k (MFBE bit 29). */
+  bulk64?: boolean;
   stats?: FlashStats;
 }
 
@@ -42,6 +44,10 @@ export function flashOpError(e: unknown, op: string, addr: number, len: number):
   });
 }
 
+/** Flash bytes read or written under one ICMD session at most (a sector: 32 MFBA commands). */
+export const SESSION_BYTES = 0x1000;
+const BLOCK64 = 0x10000;
+
 export class FwFlashAccess implements FlashAccess {
   readonly method = 'fw' as const;
   readonly blockSize: number;
@@ -50,6 +56,7 @@ export class FwFlashAccess implements FlashAccess {
   readonly stats: FlashStats;
   private sem: HeldSemaphore | undefined;
   private closed = false;
+  readonly erase64k: ((addr: number) => void) | undefined;
 
   constructor(
     private readonly regs: RegisterAccess,
@@ -61,6 +68,7 @@ export class FwFlashAccess implements FlashAccess {
     this.blockSize = bs;
     this.size = opts.size;
     this.stats = opts.stats ?? emptyFlashStats();
+    this.erase64k = opts.bulk64 ? (addr) => this.eraseBlock64(addr) : undefined;
   }
 
   private get mfbaOpts(): { fs: number } {
@@ -90,15 +98,34 @@ export class FwFlashAccess implements FlashAccess {
     s?.release();
   }
 
+  /** Run `fn` under one ICMD session (§6.2: one semaphore hold for its MFBA / MFBE commands). */
+  session<T>(fn: () => T): T {
+    return this.regs.session(fn);
+  }
+
+  /** Up to SESSION_BYTES at a time under one ICMD session, so other tools are not kept out for long. */
+  private inSessions(addr: number, len: number, fn: (a: number, from: number, n: number) => void): void {
+    forEachWindow(addr, len, SESSION_BYTES, (_w, from, n) => this.regs.session(() => fn(addr + from, from, n)));
+  }
+
   read(addr: number, len: number): Uint8Array {
     if (this.closed) throw closedError(this.method);
     checkRange('read', addr, len, this.size);
     const out = new Uint8Array(len);
     try {
-      forEachWindow(addr, len, this.blockSize, (w, from, count) => {
-        const got = mfbaRead(this.regs, w, this.blockSize, this.mfbaOpts);
-        this.stats.transfers++;
-        out.set(got.subarray(addr + from - w, addr + from - w + count), from);
+      this.inSessions(addr, len, (a, at, n) => {
+        forEachWindow(a, n, this.blockSize, (_w, from, count) => {
+          // only the dword-aligned span needed from this block (MFBA size is in bytes, §4.3)
+          const lo = (a + from) & ~3;
+          const hi = (a + from + count + 3) & ~3;
+          if (lo === a + from && hi === lo + count) {
+            mfbaReadInto(this.regs, lo, count, out, at + from, this.mfbaOpts);
+          } else {
+            const got = mfbaRead(this.regs, lo, hi - lo, this.mfbaOpts);
+            out.set(got.subarray(a + from - lo, a + from - lo + count), at + from);
+          }
+          this.stats.transfers++;
+        });
       });
     } catch (e) {
       throw flashOpError(e, 'read', addr, len);
@@ -113,12 +140,18 @@ export class FwFlashAccess implements FlashAccess {
     if (bytes.length === 0) return;
     this.beginWriteSession();
     try {
-      forEachWindow(addr, bytes.length, this.blockSize, (w, from, count) => {
-        // §4.3 write_chunks: a partial block is padded with 0xFF to the whole aligned block
-        const block = new Uint8Array(this.blockSize).fill(0xff);
-        block.set(bytes.subarray(from, from + count), addr + from - w);
-        mfbaWrite(this.regs, w, block, this.mfbaOpts);
-        this.stats.transfers++;
+      this.inSessions(addr, bytes.length, (a, at, n) => {
+        forEachWindow(a, n, this.blockSize, (w, from, count) => {
+          // §4.3 write_chunks: a partial block is padded with 0xFF to the whole aligned block
+          if (count === this.blockSize) {
+            mfbaWriteFrom(this.regs, w, bytes, at + from, count, this.mfbaOpts);
+          } else {
+            const block = new Uint8Array(this.blockSize).fill(0xff);
+            block.set(bytes.subarray(at + from, at + from + count), a + from - w);
+            mfbaWrite(this.regs, w, block, this.mfbaOpts);
+          }
+          this.stats.transfers++;
+        });
       });
     } catch (e) {
       throw flashOpError(e, 'write', addr, bytes.length);
@@ -137,6 +170,20 @@ export class FwFlashAccess implements FlashAccess {
     }
     this.stats.transfers++;
     this.stats.sectorsErased++;
+  }
+
+  /** §4.3 MFBE with bulk64 (bit 29): the 64 KiB block at `addr` in one erase. */
+  private eraseBlock64(addr: number): void {
+    if (this.closed) throw closedError(this.method);
+    checkSectorAligned(addr, BLOCK64, this.size);
+    this.beginWriteSession();
+    try {
+      mfbeErase(this.regs, addr, { ...this.mfbaOpts, bulk64: true });
+    } catch (e) {
+      throw flashOpError(e, 'erase', addr, BLOCK64);
+    }
+    this.stats.transfers++;
+    this.stats.sectorsErased += BLOCK64 / this.sectorSize;
   }
 
   close(): void {

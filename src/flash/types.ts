@@ -22,8 +22,18 @@ export interface FlashAccess {
   write(addr: number, bytes: Uint8Array): void;
   /** Erase the 4 KiB sector at `addr` (4 KiB-aligned). */
   erase4k(addr: number): void;
+  /**
+   * Erase the 64 KiB block at `addr` (64 KiB-aligned) in one operation, when the method and
+   * the flash can (FW access: MFBE bulk64, §4.3, if MFPA reports bulk64_en). Absent otherwise.
+   */
+  readonly erase64k?: ((addr: number) => void) | undefined;
   /** End the session: release any semaphore or lock held. Further calls throw. */
   close(): void;
+  /**
+   * Run `fn` (several reads / writes / erases) under one hold of whatever the method takes per
+   * operation (FW access: one ICMD session, §6.2). Optional; keep `fn` short (a sector's work).
+   */
+  session?<T>(fn: () => T): T;
 }
 
 export const SECTOR_SIZE = 0x1000;

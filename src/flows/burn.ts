@@ -10,7 +10,7 @@ import type { DeviceOptions } from '../device/types.js';
 import { Fs3BurnError, isFs3BurnError } from '../errors.js';
 import { formatFwVersion, parseFs3, type Fs3Image } from '../image/fs3.js';
 import { burnFwManaged } from './fw-managed/index.js';
-import { checkGuards, checkImage } from './guards.js';
+import { checkGuards, checkImage, checkSemaphores, type GuardOptions } from './guards.js';
 import { burnLegacy, nextStepText } from './legacy/flow.js';
 import { findUnfinishedBurn, type UnfinishedBurn } from './resume.js';
 import { selectFlow, type FlowIdentity } from './select.js';
@@ -38,21 +38,42 @@ function hung(e: Fs3BurnError): Fs3BurnError {
   );
 }
 
+/**
+ * Identifying only reads, so a busy answer (ICMD status 5, interface busy, DEV_BUSY) or an
+ * image that fails its CRCs once (a read disturbed on the way) is asked again a few times
+ * before it counts; a busy bit that never clears is a hang at once (docs/robustness.md).
+ */
+const IDENTIFY_ATTEMPTS = 5;
+const BUSY_ANSWERS = new Set(['ICMD_FW_BUSY', 'ICMD_IFC_BUSY', 'REGISTER_DEV_BUSY']);
+/** The version / PSID / device data sections read with a CRC that does not match: read again. */
+const infoCrcBad = (img: Fs3Image) =>
+  img.entries.some((e) => ['IMAGE_INFO', 'MFG_INFO', 'DEV_INFO'].includes(e.name) && !e.noCrc && e.sectionCrcActual !== undefined && e.sectionCrcActual !== e.sectionCrc);
+
 /** Identity plus the device image (read once), the way Device.identify fills psid / image. */
 function identifyWithImage(device: Device): { identity: FlowIdentity; deviceImage?: FlashImage } {
   let identity: FlowIdentity;
   let deviceImage: FlashImage | undefined;
-  try {
-    identity = device.identify({ readImage: false });
+  for (let attempt = 1; ; attempt++) {
     try {
-      deviceImage = device.readImage({ sections: 'info' });
+      identity = device.identify({ readImage: false });
+      for (let read = 1; ; read++) {
+        try {
+          deviceImage = device.readImage({ sections: 'info' });
+          if (read < IDENTIFY_ATTEMPTS && infoCrcBad(deviceImage.image)) continue;
+          break;
+        } catch (e) {
+          if (!isFs3BurnError(e) || !NO_IMAGE_CODES.has(e.code)) throw e;
+          if (read < IDENTIFY_ATTEMPTS) continue;
+          identity.imageError = { code: e.code, message: e.message };
+          break;
+        }
+      }
+      break;
     } catch (e) {
-      if (!isFs3BurnError(e) || !NO_IMAGE_CODES.has(e.code)) throw e;
-      identity.imageError = { code: e.code, message: e.message };
+      if (isFs3BurnError(e) && BUSY_ANSWERS.has(e.code) && attempt < IDENTIFY_ATTEMPTS) continue;
+      if (isIcmdStall(e)) throw hung(e as Fs3BurnError);
+      throw e;
     }
-  } catch (e) {
-    if (isIcmdStall(e)) throw hung(e as Fs3BurnError);
-    throw e;
   }
   if (deviceImage) {
     const img = deviceImage.image;
@@ -70,15 +91,16 @@ function identifyWithImage(device: Device): { identity: FlowIdentity; deviceImag
 }
 
 /** Burn `imageBytes` (an FS3 image file) to the card behind `device`. */
-export async function burnImage(device: Device, imageBytes: Uint8Array, opts: BurnOptions = {}): Promise<BurnResult> {
+export async function burnImage(device: Device, imageBytes: Uint8Array, opts: BurnOptions & GuardOptions = {}): Promise<BurnResult> {
   const log = opts.log ?? (() => undefined);
   const image = parseFs3(imageBytes);
   checkImage(imageBytes, image); // before the device is even asked
   stopIfAborted(opts.signal);
 
+  const cleared = checkSemaphores(device, { ...opts, log }); // §5.3: no other tool at work on the card
   const { identity, deviceImage } = identifyWithImage(device);
   const decision = checkGuards(identity, imageBytes, image, opts);
-  const overrides = decision.overrides.map((o) => `guard overridden: ${o}`);
+  const overrides = [...cleared, ...decision.overrides].map((o) => `guard overridden: ${o}`);
 
   // §2.5 checkFwVersion banner
   log('');

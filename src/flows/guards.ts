@@ -5,6 +5,7 @@
  * way the caller allows (same version → skipped unless `force`; older → `allowDowngrade`).
  * Each refusal is an Fs3BurnError with exit status REFUSED (7): nothing was written.
  */
+import type { Device } from '../device/device.js';
 import type { DeviceIdentity } from '../device/types.js';
 import { Fs3BurnError, type ErrorCode } from '../errors.js';
 import { formatFwVersion, type Fs3Image, type FwVersion } from '../image/fs3.js';
@@ -45,6 +46,18 @@ export function checkImage(imageBytes: Uint8Array, image: Fs3Image): void {
       { reason: report.reason, badSections: report.badSections },
     );
   }
+  // every section a burn writes is image-relative (§1.4 relative_addr), so it lands in the new
+  // image's slot; only device data (kept from the device, never written) is absolute. Found by
+  // fuzzing: an absolute code section verifies, and was written over the running image.
+  const stray = image.entries.find((e) => !e.relativeAddr && !e.deviceData && e.size > 0);
+  if (stray) {
+    throw refuse(
+      'BURN_IMAGE_INVALID',
+      `The image cannot be burned failsafe: its ${stray.name} section has an absolute flash address (relative_addr 0, ${hex(stray.address)}) but is not device data, so it would be written there, outside the new image's slot`,
+      'check the image with `fs3burn -i IMAGE v` and get a fresh copy of the firmware file',
+      { section: stray.name, address: stray.address, size: stray.size },
+    );
+  }
 }
 
 /** Run every guard; throws a refusal, or says whether to burn or skip. */
@@ -79,11 +92,15 @@ export function checkGuards(identity: DeviceIdentity, imageBytes: Uint8Array, im
     overrides.push(`PSID changes from ${devPsid} to ${info.psid} (allowPsidChange)`);
   }
 
-  // flash write protection (§4.3 MFPA sector_wrp, §4.2 RDSR BP bits)
+  // flash write protection (§4.3 MFPA sector_wrp, §4.2 RDSR BP bits); fs3burn never lifts it
   if (identity.flash.writeProtected) {
-    throw refuse('BURN_WRITE_PROTECTED', 'The flash is write-protected', 'remove the write protection first (flint: `hw set`), then burn', {
-      source: identity.flash.source,
-    });
+    const where = identity.flash.source === 'MFPA' ? 'MFPA sector_wrp / subsector_wrp' : 'the block-protect bits of the flash status register';
+    throw refuse(
+      'BURN_WRITE_PROTECTED',
+      `The flash is write-protected (${where}); fs3burn does not remove write protection itself`,
+      'remove the protection with the vendor\'s tools (flint: `hw set`) or the card\'s write-protect setting, then burn again; no fs3burn flag overrides it',
+      { source: identity.flash.source },
+    );
   }
 
   // chunk size (§2.1 CheckAndDealWithChunkSizes: 0x16 and 0x17 may mix; ≥ 0x18 is rejected); failsafe only
@@ -115,4 +132,52 @@ export function checkGuards(identity: DeviceIdentity, imageBytes: Uint8Array, im
     overrides.push(`downgrade from ${current.text} to ${toVersion} (allowDowngrade)`);
   }
   return { action: 'burn', ...base };
+}
+
+/** Guard options beyond BurnOptions. */
+export interface GuardOptions {
+  /**
+   * Write 0 to an ICMD / flash-programming semaphore another owner holds, then burn
+   * (CLI --clear-semaphore; mstflint's -clear_semaphore). Only for an owner that is gone.
+   */
+  clearSemaphore?: boolean;
+}
+
+/**
+ * §5.3: the ICMD (space 0xA offset 0) and flash-programming (0x10) semaphores must be free
+ * before a burn starts: another owner means another tool is using the card. Refuses with
+ * the owner id read back (GUARD_SEMAPHORE_HELD), or with `clearSemaphore` writes 0 to each
+ * held one, logs it, and checks again. Returns what was overridden, for the report.
+ */
+export function checkSemaphores(device: Device, opts: GuardOptions & { log?: (line: string) => void }): string[] {
+  const describe = (s: { label: string; offset: number; owner: number }) =>
+    `the ${s.label} semaphore (space 0xA offset ${hex(s.offset)}) is held by owner id ${s.owner} (${hex(s.owner)})`;
+  const held = device.semaphores().filter((s) => s.held);
+  if (held.length === 0) return [];
+  const data = { device: device.name, semaphores: held.map((s) => ({ label: s.label, offset: s.offset, owner: s.owner })) };
+  if (!opts.clearSemaphore) {
+    throw refuse(
+      'GUARD_SEMAPHORE_HELD',
+      `Another tool is using the card: ${held.map(describe).join('; ')}`,
+      `mstflint and fs3burn write their process id there: wait for process ${held[0]!.owner} to finish; if it is gone (a tool that crashed), pass --clear-semaphore (library: clearSemaphore) to write 0 to it and burn`,
+      data,
+    );
+  }
+  const notes: string[] = [];
+  for (const s of held) {
+    const r = device.clearSemaphore(s.label);
+    const line = `cleared the ${s.label} semaphore (space 0xA offset ${hex(s.offset)}) held by owner id ${s.owner}: wrote 0, it reads ${hex(r.after)} now (clearSemaphore)`;
+    opts.log?.(`-W- fs3burn: ${line}`);
+    notes.push(line);
+  }
+  const still = device.semaphores().filter((s) => s.held);
+  if (still.length > 0) {
+    throw refuse(
+      'GUARD_SEMAPHORE_HELD',
+      `The semaphores were cleared and taken again at once: ${still.map(describe).join('; ')}`,
+      `a live process holds it: wait for process ${still[0]!.owner} to finish, then burn again`,
+      { ...data, semaphores: still.map((s) => ({ label: s.label, offset: s.offset, owner: s.owner })), cleared: true },
+    );
+  }
+  return notes;
 }

@@ -93,8 +93,14 @@ export function verifyFs3(input: ImageInput): VerifyReport {
     );
   }
   if (report.badSections.length > 0) return fail(new Fs3BurnError('IMAGE_VERIFY_FAILED', 'Bad CRC.'));
-  if (!scan.entries.some((e) => e.name === 'IMAGE_INFO')) {
+  const imageInfo = scan.entries.find((e) => e.name === 'IMAGE_INFO');
+  if (!imageInfo) {
     return fail(new Fs3BurnError('IMAGE_CORRUPT', 'No "IMAGE_INFO" info section.'));
+  }
+  const infoMajor = src.bytes(imageInfo.bufferOffset, 1)[0];
+  if (infoMajor !== 0) {
+    // §1.7: flint cannot read any other IMAGE_INFO layout (the same check parseFs3 makes)
+    return fail(new Fs3BurnError('IMAGE_CORRUPT', `Unknown IMAGE_INFO format version (${infoMajor})`));
   }
   if (!scan.entries.some((e) => e.name === 'MFG_INFO')) {
     return fail(new Fs3BurnError('IMAGE_CORRUPT', 'No "MFG_INFO" info section.'));

@@ -59,17 +59,63 @@ function checkBlock(address: number, size: number): void {
   }
 }
 
+/** MFBA header + the largest data block, as register dwords (reused: the layer is synchronous). */
+const words = new Uint32Array(3 + MFBA_MAX_DATA / 4);
+
+function header(address: number, size: number, opts: { fs?: number; addCap32b?: boolean }): void {
+  const fs = opts.fs ?? 0;
+  if (!Number.isInteger(fs) || fs < 0 || fs > 3) {
+    throw new Fs3BurnError('REGISTER_ENCODE_INVALID', `MFBA.fs: ${fs} does not fit 2 bits`, { data: { fs } });
+  }
+  words[0] = (((opts.addCap32b ?? address > 0xffffff) ? 0x80000000 : 0) | (fs << 4)) >>> 0; // dw0: add_cap_32b 31, fs 5:4
+  words[1] = size & 0x1ff; // dw1: size 8:0
+  words[2] = address >>> 0; // dw2: address
+}
+
+/**
+ * Read `size` flash bytes at `address` into `out` at `outOffset` (GET sends the header only,
+ * §4.3). Data dword i of the register is the LE value of flash bytes 4i..4i+3: its bytes land
+ * low byte first. The reply's TLVs and header repeat the request: only the status dword and
+ * the data are read.
+ */
+export function mfbaReadInto(regs: RegisterAccess, address: number, size: number, out: Uint8Array, outOffset: number, opts: { fs?: number; addCap32b?: boolean } = {}): void {
+  checkBlock(address, size);
+  header(address, size, opts);
+  const n = size >>> 2;
+  const reply = regs.rawWords({ registerId: RegId.MFBA, method: 'GET', payload: words, payloadWords: 3, readWords: 3 + n, regSize: MFBA_HEADER_SIZE + size, skipWords: 3 });
+  for (let i = 0; i < n; i++) {
+    const v = reply[3 + i]!;
+    const o = outOffset + 4 * i;
+    out[o] = v & 0xff;
+    out[o + 1] = (v >>> 8) & 0xff;
+    out[o + 2] = (v >>> 16) & 0xff;
+    out[o + 3] = v >>> 24;
+  }
+}
+
 /** Read `size` flash bytes at `address` (GET sends the header only, §4.3). */
 export function mfbaRead(regs: RegisterAccess, address: number, size: number, opts: { fs?: number; addCap32b?: boolean } = {}): Uint8Array {
+  const out = new Uint8Array(size);
+  mfbaReadInto(regs, address, size, out, 0, opts);
+  return out;
+}
+
+/**
+ * Program `size` bytes of `data` from `offset` at `address` (flash already erased; §4.3: SET
+ * reads back the header only — of that, only the status dword is needed).
+ */
+export function mfbaWriteFrom(regs: RegisterAccess, address: number, data: Uint8Array, offset: number, size: number, opts: { fs?: number; addCap32b?: boolean } = {}): void {
   checkBlock(address, size);
-  const payload = encodeMfba({ address, size, fs: opts.fs ?? 0, addCap32b: opts.addCap32b ?? address > 0xffffff });
-  const reply = regs.raw({ registerId: RegId.MFBA, method: 'GET', payload, readSize: MFBA_HEADER_SIZE + size, regSize: MFBA_HEADER_SIZE + size });
-  return decodeMfba(reply).data;
+  header(address, size, opts);
+  const n = size >>> 2;
+  for (let i = 0; i < n; i++) {
+    const o = offset + 4 * i;
+    words[3 + i] = (data[o]! | (data[o + 1]! << 8) | (data[o + 2]! << 16) | (data[o + 3]! << 24)) >>> 0;
+  }
+  regs.rawWords({ registerId: RegId.MFBA, method: 'SET', payload: words, payloadWords: 3 + n, readWords: 3, regSize: MFBA_HEADER_SIZE + size, skipWords: 3 });
 }
 
 /** Program `data` at `address` (flash already erased; SET reads back the header only, §4.3). */
 export function mfbaWrite(regs: RegisterAccess, address: number, data: Uint8Array, opts: { fs?: number; addCap32b?: boolean } = {}): void {
-  checkBlock(address, data.length);
-  const payload = encodeMfba({ address, data, fs: opts.fs ?? 0, addCap32b: opts.addCap32b ?? address > 0xffffff });
-  regs.raw({ registerId: RegId.MFBA, method: 'SET', payload, readSize: MFBA_HEADER_SIZE });
+  mfbaWriteFrom(regs, address, data, 0, data.length, opts);
 }

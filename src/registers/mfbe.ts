@@ -42,5 +42,7 @@ export const MFBE: RegisterCodec<Mfbe> = {
 
 /** Erase the 4 KiB sector (or 64 KiB block with `bulk64`) at `address`. */
 export function mfbeErase(regs: RegisterAccess, address: number, opts: { bulk64?: boolean; fs?: number } = {}): void {
-  regs.set(MFBE, { address, bulk64: opts.bulk64 ?? false, fs: opts.fs ?? 0, addCap32b: address > 0xffffff });
+  const payload = MFBE.encode({ address, bulk64: opts.bulk64 ?? false, fs: opts.fs ?? 0, addCap32b: address > 0xffffff });
+  // the reply repeats the request: only the operation TLV's status dword is read
+  regs.raw({ registerId: RegId.MFBE, method: 'SET', payload, readSize: MFBE_SIZE, skipReply: { from: 0, to: MFBE_SIZE } });
 }

@@ -74,3 +74,38 @@ export function takePidSemaphore(access: AddressSpaceAccess, spec: PidSemaphoreS
     data: { device: access.name, semaphore: spec.label, space: Space.SEMAPHORE, offset: spec.offset, owner, ownerHex: hex(owner), tries },
   });
 }
+
+/** What a probe of a PID semaphore found. */
+export interface PidSemaphoreState {
+  label: string;
+  offset: number;
+  /** Another owner kept it through every try. */
+  held: boolean;
+  /** The owner id read back (0 when free). */
+  owner: number;
+}
+
+/**
+ * Whether another owner holds the semaphore: take it (with the spec's tries, §5.3) and
+ * release it at once. Writes nothing but the semaphore itself.
+ */
+export function probePidSemaphore(access: AddressSpaceAccess, spec: PidSemaphoreSpec, opts: PidSemaphoreOptions = {}): PidSemaphoreState {
+  try {
+    takePidSemaphore(access, spec, opts).release();
+    return { label: spec.label, offset: spec.offset, held: false, owner: 0 };
+  } catch (e) {
+    if (!(e instanceof Fs3BurnError) || e.code !== 'SEMAPHORE_HELD') throw e;
+    return { label: spec.label, offset: spec.offset, held: true, owner: Number(e.data?.owner ?? 0) >>> 0 };
+  }
+}
+
+/**
+ * Clear a semaphore whoever holds it: write 0 (the §5.3 release; what mstflint's
+ * `-clear_semaphore` does). Only on request: the holder may still be working.
+ */
+export function clearPidSemaphore(access: AddressSpaceAccess, spec: PidSemaphoreSpec): { before: number; after: number } {
+  const before = access.readSpace32(Space.SEMAPHORE, spec.offset) >>> 0;
+  access.writeSpace32(Space.SEMAPHORE, spec.offset, 0);
+  const after = access.readSpace32(Space.SEMAPHORE, spec.offset) >>> 0;
+  return { before, after };
+}

@@ -48,6 +48,8 @@ export class VsecSpaceAccess implements AddressSpaceAccess {
   private readonly flagPolls: number;
   /** Lock nesting depth (exclusive() is reentrant). */
   private depth = 0;
+  /** Whether this client holds the VSEC semaphore now. */
+  private held = false;
   /** Space selected during the current lock hold, or -1. */
   private selected = -1;
   private closed = false;
@@ -93,6 +95,26 @@ export class VsecSpaceAccess implements AddressSpaceAccess {
     }
   }
 
+  /** Whether the semaphore is held by an exclusive() scope now. */
+  get holding(): boolean {
+    return this.depth > 0 && this.held;
+  }
+
+  /**
+   * Inside exclusive(): let the semaphore go while `fn` runs (a sleep while polling, so that
+   * other clients are not kept out while nothing is sent), then take it again — with a fresh
+   * space select, as after any acquisition. Outside exclusive() it just runs `fn`.
+   */
+  released<T>(fn: () => T): T {
+    if (this.depth === 0) return fn();
+    this.release();
+    try {
+      return fn();
+    } finally {
+      this.acquire();
+    }
+  }
+
   /** §5.3 VSEC lock: SEM = 0 → read COUNTER, write it to SEM, read SEM back = ticket. */
   private acquire(): void {
     let last = 0;
@@ -104,6 +126,7 @@ export class VsecSpaceAccess implements AddressSpaceAccess {
         if (this.rd(VSEC_SEMAPHORE) === ticket >>> 0) {
           this.stats.semAcquires++;
           this.selected = -1;
+          this.held = true;
           return;
         }
       }
@@ -119,6 +142,8 @@ export class VsecSpaceAccess implements AddressSpaceAccess {
   /** Unlock = write 0 to SEM (§5.3). */
   private release(): void {
     this.selected = -1;
+    if (!this.held) return; // a failed re-acquisition (released()) holds nothing to give back
+    this.held = false;
     this.wr(VSEC_SEMAPHORE, 0);
   }
 
@@ -213,6 +238,11 @@ export class VsecSpaceAccess implements AddressSpaceAccess {
   /** One dword: lock → select space → read → unlock (§5.3). */
   readSpace32(space: number, offset: number): number {
     this.checkOffset(space, offset);
+    if (this.depth > 0 && this.held) {
+      // inside a hold (a block, an ICMD command): no lock traffic, the space stays selected
+      if (this.selected !== space) this.selectSpace(space);
+      return this.read1(space, offset);
+    }
     return this.exclusive(() => {
       this.selectSpace(space);
       return this.read1(space, offset);
@@ -221,6 +251,11 @@ export class VsecSpaceAccess implements AddressSpaceAccess {
 
   writeSpace32(space: number, offset: number, value: number): void {
     this.checkOffset(space, offset);
+    if (this.depth > 0 && this.held) {
+      if (this.selected !== space) this.selectSpace(space);
+      this.write1(space, offset, value);
+      return;
+    }
     this.exclusive(() => {
       this.selectSpace(space);
       this.write1(space, offset, value);
@@ -248,6 +283,35 @@ export class VsecSpaceAccess implements AddressSpaceAccess {
       this.selectSpace(space);
       for (let i = 0; i < values.length; i++) this.write1(space, offset + 4 * i, values[i]!);
     });
+  }
+
+  /**
+   * Block read into `out[from, from + count)` without allocating (the same traffic as
+   * readSpaceBlock: one lock and one space select for the whole run, §5.3).
+   */
+  readSpaceInto(space: number, offset: number, out: Uint32Array, from: number, count: number): void {
+    if (count <= 0) return;
+    this.checkOffset(space, offset);
+    this.checkOffset(space, offset + 4 * (count - 1));
+    if (!(this.depth > 0 && this.held)) {
+      this.exclusive(() => this.readSpaceInto(space, offset, out, from, count));
+      return;
+    }
+    if (this.selected !== space) this.selectSpace(space);
+    for (let i = 0; i < count; i++) out[from + i] = this.read1(space, offset + 4 * i);
+  }
+
+  /** Block write of `src[from, from + count)`; see readSpaceInto. */
+  writeSpaceFrom(space: number, offset: number, src: Uint32Array, from: number, count: number): void {
+    if (count <= 0) return;
+    this.checkOffset(space, offset);
+    this.checkOffset(space, offset + 4 * (count - 1));
+    if (!(this.depth > 0 && this.held)) {
+      this.exclusive(() => this.writeSpaceFrom(space, offset, src, from, count));
+      return;
+    }
+    if (this.selected !== space) this.selectSpace(space);
+    for (let i = 0; i < count; i++) this.write1(space, offset + 4 * i, src[from + i]!);
   }
 
   close(): void {

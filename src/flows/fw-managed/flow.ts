@@ -57,6 +57,11 @@ export function mcdaBlockSize(info: ComponentInfo): number {
   return Math.max(4, want & ~3);
 }
 
+/** DEV_BUSY, ICMD status 5, or an interface busy (the command was not even sent, §4.5): nothing was done. */
+function isBusyAnswer(e: unknown): boolean {
+  return isFs3BurnError(e) && (e.code === 'REGISTER_DEV_BUSY' || e.code === 'ICMD_FW_BUSY' || e.code === 'ICMD_IFC_BUSY');
+}
+
 class FsmRun {
   private readonly ctx: FailureContext;
   private handle = 0;
@@ -97,7 +102,21 @@ class FsmRun {
     const maxPolls = intervalMs > 0 ? Math.ceil(stateTimeoutMs / intervalMs) : Math.max(1, stateTimeoutMs);
     const t0 = this.clock.now();
     for (let polls = 0; ; polls++) {
-      const st = this.call(`MCC query while waiting for ${fsmStateName(target)}`, () => this.p.ops.fsmQueryState(this.handle));
+      let st: FsmStatus;
+      try {
+        st = this.p.ops.fsmQueryState(this.handle);
+      } catch (e) {
+        // a query changes nothing: a busy answer is asked again, within the same bound (an
+        // activation that is already done must not be reported as failed; docs/robustness.md);
+        // not with flintOrder (no busy retries)
+        const inBound = polls < maxPolls && this.clock.now() - t0 < stateTimeoutMs;
+        if (isBusyAnswer(e) && inBound && this.p.options.busyRetries > 0) {
+          this.clock.sleep(intervalMs);
+          this.polls++;
+          continue;
+        }
+        throw deviceFailure(e, `MCC query while waiting for ${fsmStateName(target)}`, this.ctx);
+      }
       this.ctx.state = st.state;
       this.p.reporter.state(st.state, step);
       if (st.errorCode !== 0) throw fsmFailure(st.errorCode, `${step} (${fsmStateName(st.state)})`, this.ctx);
@@ -145,7 +164,7 @@ class FsmRun {
         this.p.ops.fsmBlockDownload(this.handle, offset, data);
         return;
       } catch (e) {
-        const busy = isFs3BurnError(e) && (e.code === 'REGISTER_DEV_BUSY' || e.code === 'ICMD_FW_BUSY');
+        const busy = isBusyAnswer(e);
         if (busy && attempt < busyRetries) {
           this.busyRetries++;
           this.clock.sleep(busyRetryDelayMs);
