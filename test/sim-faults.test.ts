@@ -68,6 +68,17 @@ describe('fault effects', () => {
     expect(diff).toBe(1);
   });
 
+  it('bit-flip on op=icmd: the command is done, one bit of the register data read back is flipped', () => {
+    const b = card(['bit-flip,op=icmd,reg=MFBA,method=get']);
+    const good = b.model.flash.read(0x40, 32);
+    const got = b.c.mfbaRead(0x40, 32).bytes;
+    let diff = 0;
+    for (let i = 0; i < 32; i++) for (let x = good[i]! ^ got[i]!; x; x &= x - 1) diff++;
+    expect(diff).toBe(1);
+    expect(Array.from(b.c.mfbaRead(0x40, 32).bytes)).toEqual(Array.from(good)); // once only
+    expect(b.model.fired).toEqual([expect.objectContaining({ kind: 'bit-flip', op: 'icmd', register: REG.MFBA })]);
+  });
+
   it('sem-held: the ICMD semaphore is held by another owner whose id the client reads', () => {
     const { c } = card(['sem-held:4242,op=sem-icmd,times=2']);
     expect(c.takePidSem(0)).toBe(false);

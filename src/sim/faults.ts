@@ -58,7 +58,7 @@ export type FaultEffect =
   | { kind: 'fsm-error'; code: number }
   /** A write is acknowledged but not done. */
   | { kind: 'write-ignored' }
-  /** One bit of the data read is flipped (`bit` = which, else a seeded choice). */
+  /** One bit of the data read is flipped (`bit` = which, else a seeded choice); on op icmd, a bit of the register data of the reply. */
   | { kind: 'bit-flip'; bit?: number }
   /** The semaphore / lock is held by another owner (`owner` is what a read returns). */
   | { kind: 'sem-held'; owner: number }
@@ -138,7 +138,7 @@ const ALLOWED_OPS: Record<FaultKind, readonly FaultOp[]> = {
   'reg-status': ['icmd'],
   'fsm-error': ['icmd'],
   'write-ignored': ['config-write', 'icmd', 'flash-erase', 'flash-program', 'flash-write'],
-  'bit-flip': ['config-read', 'flash-read'],
+  'bit-flip': ['config-read', 'flash-read', 'icmd'],
   'sem-held': ['sem-vsec', 'sem', 'sem-icmd', 'sem-flash', 'gateway-lock'],
   'power-cut': FAULT_OPS.filter((o) => !o.startsWith('sem') && o !== 'gateway-lock'),
 };

@@ -176,6 +176,13 @@ export class Firmware {
     return { register: dw1 >>> 16, method: m === Method.GET ? 'get' : m === Method.SET ? 'set' : undefined };
   }
 
+  /** [start, end) of the register data in a register-access mailbox (§6.3: after the operation and register TLVs). */
+  static registerData(mb: Uint8Array): readonly [number, number] {
+    const regTlv = getU32(mb, OP_TLV_SIZE);
+    const lenDw = (regTlv >>> 16) & 0x7ff;
+    return [REG_DATA_OFFSET, REG_DATA_OFFSET + Math.max(0, Math.min(lenDw * 4 - 4, mb.length - REG_DATA_OFFSET))];
+  }
+
   /** Execute one ICMD command whose mailbox is `mb` (§6.1–§6.3). */
   execute(opcode: number, mb: Uint8Array, firing: Firing | undefined): CommandResult {
     if (opcode !== 0x9001) return { icmdStatus: IcmdStatus.BAD_OPCODE };

@@ -332,7 +332,7 @@ export class SimModel implements FwHost {
   configRead(off: number): number {
     this.checkOffset(off);
     this.counters.config.reads++;
-    this.charge('config', this.timeModel.configAccessUs);
+    this.ledger.chargeConfig(this.timeModel.configAccessUs);
     if (this.s.dead) return 0xffffffff;
     const f = this.faults.empty ? undefined : this.fault({ op: 'config-read', addr: off });
     if (f?.effect.kind === 'power-cut') {
@@ -351,7 +351,7 @@ export class SimModel implements FwHost {
       throw new Fs3BurnError('SIM_BAD_ACCESS', `config write of ${value} at ${hex(off)}: not a 32-bit value`);
     }
     this.counters.config.writes++;
-    this.charge('config', this.timeModel.configAccessUs);
+    this.ledger.chargeConfig(this.timeModel.configAccessUs);
     if (this.s.dead) return;
     this.dirty = true;
     const f = this.faults.empty ? undefined : this.fault({ op: 'config-write', addr: off });
@@ -1043,7 +1043,7 @@ export class SimModel implements FwHost {
     this.charge('icmd', this.timeModel.icmdCommandUs);
     const f = this.faults.empty
       ? undefined
-      : this.fault(ctx, ['busy-stuck', 'icmd-status', 'reg-status', 'power-cut', 'write-ignored', 'fsm-error']);
+      : this.fault(ctx, ['busy-stuck', 'icmd-status', 'reg-status', 'power-cut', 'write-ignored', 'fsm-error', 'bit-flip']);
     let result: { icmdStatus: number; regStatus?: number };
     switch (f?.effect.kind) {
       case 'busy-stuck':
@@ -1061,6 +1061,11 @@ export class SimModel implements FwHost {
       case 'write-ignored':
         result = ctx.method === 'set' ? this.replyRegStatus(0) : this.fw.execute(ic.opcode, ic.mailbox, undefined);
         break;
+      case 'bit-flip':
+        // done, but one bit of the register data the client reads back is flipped
+        result = this.fw.execute(ic.opcode, ic.mailbox, undefined);
+        if (result.icmdStatus === 0 && ic.opcode === ICMD_OPCODE_REG_ACCESS) this.flipRegisterBit(f.effect.bit, f);
+        break;
       default:
         result = this.fw.execute(ic.opcode, ic.mailbox, f);
     }
@@ -1071,6 +1076,18 @@ export class SimModel implements FwHost {
     if (result.regStatus) c.regFailures++;
     ic.busy = false;
     ic.busyReads = this.knobs.icmdBusyPolls;
+  }
+
+  /** Flip one bit of the register data in the mailbox: bit `bit` of its first dword, else a seeded bit of all of it. */
+  private flipRegisterBit(bit: number | undefined, f: Firing): void {
+    const mb = this.s.icmd.mailbox;
+    const [lo, hi] = Firmware.registerData(mb);
+    if (hi <= lo) return;
+    if (bit !== undefined) mb[lo + 3 - (bit >>> 3)]! ^= 1 << (bit & 7);
+    else {
+      const b = f.rng.int((hi - lo) * 8);
+      mb[lo + (b >>> 3)]! ^= 1 << (b & 7);
+    }
   }
 
   /** Answer a register access with `status` in the operation TLV, doing nothing. */
