@@ -321,6 +321,8 @@ export class FaultPlan {
   private readonly seed: number;
   /** Every firing, in order. */
   readonly fired: FiredFault[] = [];
+  /** The operation kinds some fault watches: the model skips the others without building a context. */
+  private readonly watched = new Set<FaultContext['op']>();
 
   constructor(seed: number, specs: readonly (FaultSpec | string)[] = []) {
     this.seed = seed >>> 0;
@@ -331,11 +333,13 @@ export class FaultPlan {
     const f = normalizeFault(typeof spec === 'string' ? parseFault(spec) : spec, this.runtimes.length);
     if (this.runtimes.some((r) => r.fault.id === f.id)) throw bad(`duplicate fault id ${f.id}`);
     this.runtimes.push({ fault: f, occurrences: 0, fired: 0, rng: new Prng(mix32(this.seed ^ mix32(this.runtimes.length + 1))) });
+    this.rewatch();
     return f;
   }
 
   clear(): void {
     this.runtimes.length = 0;
+    this.watched.clear();
   }
 
   list(): readonly Fault[] {
@@ -400,7 +404,20 @@ export class FaultPlan {
 
   /** Whether any fault could match this kind of operation (a cheap pre-check for hot paths). */
   watches(op: FaultContext['op']): boolean {
-    return this.runtimes.some((r) => r.fault.op === op || (r.fault.op === 'flash-write' && (op === 'flash-erase' || op === 'flash-program')) || ((r.fault.op === 'sem-icmd' || r.fault.op === 'sem-flash') && op === 'sem'));
+    return this.watched.has(op);
+  }
+
+  /** Recompute `watched` after the list changes. */
+  private rewatch(): void {
+    this.watched.clear();
+    for (const r of this.runtimes) {
+      const op = r.fault.op;
+      if (op === 'flash-write') {
+        this.watched.add('flash-erase');
+        this.watched.add('flash-program');
+      } else if (op === 'sem-icmd' || op === 'sem-flash') this.watched.add('sem');
+      else this.watched.add(op as FaultContext['op']);
+    }
   }
 }
 

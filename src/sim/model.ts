@@ -334,7 +334,7 @@ export class SimModel implements FwHost {
     this.counters.config.reads++;
     this.ledger.chargeConfig(this.timeModel.configAccessUs);
     if (this.s.dead) return 0xffffffff;
-    const f = this.faults.empty ? undefined : this.fault({ op: 'config-read', addr: off });
+    const f = !this.faults.watches('config-read') ? undefined : this.fault({ op: 'config-read', addr: off });
     if (f?.effect.kind === 'power-cut') {
       this.powerCut();
       return 0xffffffff;
@@ -354,7 +354,7 @@ export class SimModel implements FwHost {
     this.ledger.chargeConfig(this.timeModel.configAccessUs);
     if (this.s.dead) return;
     this.dirty = true;
-    const f = this.faults.empty ? undefined : this.fault({ op: 'config-write', addr: off });
+    const f = !this.faults.watches('config-write') ? undefined : this.fault({ op: 'config-write', addr: off });
     if (f?.effect.kind === 'power-cut') {
       this.powerCut();
       return;
@@ -475,12 +475,12 @@ export class SimModel implements FwHost {
         return model.knobs.gatewayBusyPolls;
       },
       transactionStuck: (addr) => {
-        if (this.faults.empty) return false;
+        if (!this.faults.watches('gateway')) return false;
         const f = this.fault({ op: 'gateway', addr }, ['busy-stuck', 'power-cut']);
         if (f?.effect.kind === 'power-cut') this.powerCut();
         return f?.effect.kind === 'busy-stuck';
       },
-      lockHeldByOther: () => !this.faults.empty && this.fault({ op: 'gateway-lock' }, ['sem-held']) !== undefined,
+      lockHeldByOther: () => this.faults.watches('gateway-lock') && this.fault({ op: 'gateway-lock' }, ['sem-held']) !== undefined,
     };
     const counters = this.gatewayCounters;
     this.gw = new FlashGateway(port, this.s.gateway, () => this.s.running !== null && (this.s.gateway.cacheRepEnable & 1) === 1);
@@ -519,7 +519,7 @@ export class SimModel implements FwHost {
   flashRead(addr: number, len: number): Uint8Array {
     const out = this.flash.read(addr, len);
     this.charge('read', len * this.timeModel.flashReadPerByteUs);
-    if (!this.faults.empty) {
+    if (this.faults.watches('flash-read')) {
       const f = this.fault({ op: 'flash-read', addr }, ['bit-flip', 'power-cut']);
       if (f?.effect.kind === 'bit-flip' && out.length > 0) {
         // bit N counts from the first byte read: byte N>>3, bit N&7
@@ -574,7 +574,7 @@ export class SimModel implements FwHost {
       else this.flash.programPage(addr, bytes);
       return 'wp';
     }
-    const f = this.faults.empty ? undefined : this.fault({ op: kind === 'erase' ? 'flash-erase' : 'flash-program', addr }, ['write-ignored', 'power-cut']);
+    const f = !this.faults.watches(kind === 'erase' ? 'flash-erase' : 'flash-program') ? undefined : this.fault({ op: kind === 'erase' ? 'flash-erase' : 'flash-program', addr }, ['write-ignored', 'power-cut']);
     if (f?.effect.kind === 'write-ignored') {
       this.charge(kind, timeUs);
       return 'ok';
@@ -713,7 +713,7 @@ export class SimModel implements FwHost {
       case VSEC_SEMAPHORE: {
         if (v.sem !== 0 && !v.semByOther) return v.sem;
         // an attempt to find the semaphore free (§5.3 step 1)
-        const f = this.faults.empty ? undefined : this.fault({ op: 'sem-vsec' }, ['sem-held']);
+        const f = !this.faults.watches('sem-vsec') ? undefined : this.fault({ op: 'sem-vsec' }, ['sem-held']);
         if (f?.effect.kind === 'sem-held') {
           v.sem = f.effect.owner;
           v.semByOther = true;
@@ -920,7 +920,7 @@ export class SimModel implements FwHost {
       return true;
     }
     if (s.sems[i] !== 0 && !s.semsByOther[i]) return true; // held: the write does nothing
-    const f = this.faults.empty ? undefined : this.fault({ op: 'sem', addr: addr & ~3 }, ['sem-held']);
+    const f = !this.faults.watches('sem') ? undefined : this.fault({ op: 'sem', addr: addr & ~3 }, ['sem-held']);
     if (f?.effect.kind === 'sem-held') {
       s.sems[i] = f.effect.owner;
       s.semsByOther[i] = true;
@@ -978,7 +978,7 @@ export class SimModel implements FwHost {
       ic.busyReads--;
       busy = true;
     }
-    if (!busy && ic.otherBusyReads === 0 && ic.mailboxDirty && !ic.ifcChecked && !this.faults.empty) {
+    if (!busy && ic.otherBusyReads === 0 && ic.mailboxDirty && !ic.ifcChecked && this.faults.watches('icmd')) {
       // §6.2 step 5 reads ctrl after writing the mailbox: another agent may hold the interface
       ic.ifcChecked = true;
       const f = this.fault(this.icmdContext(), ['ifc-busy']);
@@ -1041,7 +1041,7 @@ export class SimModel implements FwHost {
       return;
     }
     this.charge('icmd', this.timeModel.icmdCommandUs);
-    const f = this.faults.empty
+    const f = !this.faults.watches('icmd')
       ? undefined
       : this.fault(ctx, ['busy-stuck', 'icmd-status', 'reg-status', 'power-cut', 'write-ignored', 'fsm-error', 'bit-flip']);
     let result: { icmdStatus: number; regStatus?: number };
