@@ -103,13 +103,23 @@ describe('ChunkedWriter on the FW path (MFBA / MFBE, §4.3)', () => {
     expect(after[4095]).toBe(0xf0);
   });
 
-  it('detects a read-back mismatch (a program the FW acknowledged but did not do)', async () => {
-    const { dev } = open({ personality: 'cx4lx@14.25.1020', faults: ['write-ignored,op=flash-program,nth=3'] });
+  it('rewrites a sector whose read-back differs (a program the FW acknowledged but did not do), and the data lands', async () => {
+    const { sim, dev } = open({ personality: 'cx4lx@14.25.1020', faults: ['write-ignored,op=flash-program,nth=3'] });
     const w = new ChunkedWriter(dev.flash, { retry: FAST });
+    const data = pattern(SECTOR, 2);
+    const r = await w.write('write', [{ addr: SCRATCH, bytes: data }]);
+    expect(r.retries).toBe(1);
+    expect(sim.model.fired).toHaveLength(1);
+    expect(Array.from(sim.model.flash.read(SCRATCH, data.length))).toEqual(Array.from(data));
+  });
+
+  it('gives up with BURN_VERIFY_FAILED when every attempt reads back something else', async () => {
+    const { dev } = open({ personality: 'cx4lx@14.25.1020', faults: ['write-ignored,op=flash-program,nth=3,times=inf'] });
+    const w = new ChunkedWriter(dev.flash, { retry: { ...FAST, retries: 2 } });
     const e = await rejects(w.write('write', [{ addr: SCRATCH, bytes: pattern(SECTOR, 2) }]));
     expect(e.code).toBe('BURN_VERIFY_FAILED');
     expect(e.message).toMatch(/read-back of the sector at 0xc00000 differs/);
-    expect(w.stats.retries).toBe(0);
+    expect(w.stats.retries).toBe(2);
   });
 
   it('retries ICMD status 5 (transient) and succeeds', async () => {

@@ -29,6 +29,16 @@ export function isTransient(e: unknown): boolean {
   return isFs3BurnError(e) && TRANSIENT_CODES.has(e.code);
 }
 
+/**
+ * A sector whose read-back differs (a write the FW acknowledged but did not do, a bit that
+ * did not take) is worth another attempt too: each attempt reads the sector first, so the
+ * next one erases or programs again from what is really there (flashrom rewrites a block whose
+ * verify fails). When the attempts run out, the burn stops with BURN_VERIFY_FAILED.
+ */
+export function isRewritable(e: unknown): boolean {
+  return isTransient(e) || (isFs3BurnError(e) && e.code === 'BURN_VERIFY_FAILED');
+}
+
 export function isIcmdStall(e: unknown): boolean {
   return isFs3BurnError(e) && ICMD_STALL_CODES.has(e.code);
 }

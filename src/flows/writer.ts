@@ -5,9 +5,10 @@
  * programmed in the access method's block size (128-B MFBA blocks through the FW, 256-B pages
  * through the gateway; fs3-facts.md §4.2–§4.3); then the sector is read back and compared.
  *
- * Transient device errors (busy, timeouts, ICMD status 5; writer-retry.ts) are retried per
- * sector with p-retry — bounded, with backoff — and a retried sector starts again from its
- * read, so a half-done attempt is finished rather than repeated blindly. Permanent errors
+ * Transient device errors (busy, timeouts, ICMD status 5; writer-retry.ts) and a read-back
+ * that differs are retried per sector with p-retry — bounded, with backoff — and a retried
+ * sector starts again from its read, so a half-done attempt is finished rather than repeated
+ * blindly. Permanent errors
  * (write protection, bad parameter) fail at once. When the FW path stalls for good (the ICMD
  * busy bit never clears), an optional `fallback` may hand over another flash access (the direct
  * gateway, §4.1) and the writer continues there.
@@ -18,7 +19,7 @@ import pRetry from 'p-retry';
 import { Fs3BurnError, isFs3BurnError } from '../errors.js';
 import type { FlashAccess } from '../flash/types.js';
 import type { BurnEvent } from './types.js';
-import { isIcmdStall, isTransient, resolveRetry, type RetryPolicy } from './writer-retry.js';
+import { isIcmdStall, isRewritable, resolveRetry, type RetryPolicy } from './writer-retry.js';
 import { allErased, firstDifference, needsErase, programSpans, sameBytes } from './writer-sector.js';
 
 /** Bytes wanted at a physical flash address. */
@@ -342,9 +343,9 @@ export class ChunkedWriter {
         maxTimeout: this.policy.maxTimeoutMs,
         factor: 2,
         randomize: false,
-        shouldRetry: ({ error }) => isTransient(error),
+        shouldRetry: ({ error }) => isRewritable(error),
         onFailedAttempt: ({ error, retriesLeft }) => {
-          if (isTransient(error) && retriesLeft > 0) {
+          if (isRewritable(error) && retriesLeft > 0) {
             retries++;
             this.stats.retries++;
           }
