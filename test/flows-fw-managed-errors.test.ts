@@ -162,5 +162,8 @@ describe('failures the cleanup cannot reach', () => {
     const e = failsCleanly('FW_MANAGED_DEVICE_ERROR', { sim: { faults: ['power-cut,op=flash-program,nth=200'] }, cleanupOk: false, dev: { icmd: { pollBudget: 32 }, vsec: { semRetries: 8 } } });
     expect(e.data).toMatchObject({ phase: 'activate' });
     expect(e.message).toMatch(/ACTIVATE_ALL/);
+    // the client lost the card mid-activation: it cannot know whether the FW finished, and says so
+    expect(e.message).toMatch(/boots either FW 14\.25\.1020 \(the activation did not finish\) or the new image \(it did\)/);
+    expect(e.message).toMatch(/fs3burn -d DEVICE query after the reset says which/);
   });
 });

@@ -32,11 +32,19 @@ const FSM_ERRORS: Record<number, { code: ErrorCode; hint: string }> = {
   9: { code: 'FW_MANAGED_PENDING_RESET', hint: `an update already waits for a reset: ${RESET_HINT}` },
 };
 
-/** What the card runs and boots after a failure in `phase`. */
-export function cardStateSentence(phase: FwManagedPhase, from: string | undefined): string {
+/**
+ * What the card runs and boots after a failure in `phase`. `fwSaidFailed`: the FW itself
+ * answered the activation with an FSM error, so it did not switch.
+ */
+export function cardStateSentence(phase: FwManagedPhase, from: string | undefined, fwSaidFailed = false): string {
   const fw = from ? `FW ${from}` : 'its old FW';
+  if (phase === 'activate' && fwSaidFailed) {
+    return `The FW may have written part of the inactive image slot, but it reported the activation failed and switches only after a complete one: the card still runs ${fw} and boots it at the next reset.`;
+  }
   if (phase === 'activate') {
-    return `The FW may have written part of the inactive image slot, but it switches to a new image only after a complete activation: the card still runs ${fw} and boots it at the next reset.`;
+    // the client may lose the card after the FW finished (power cuts booted the new image in
+    // test/brick-power-cut-fw-managed.test.ts), so the sentence names both outcomes
+    return `The FW writes the inactive image slot and switches to it only at the end of a complete activation, so the card still runs ${fw} and at the next reset boots either ${fw} (the activation did not finish) or the new image (it did): a complete image either way; fs3burn -d DEVICE query after the reset says which.`;
   }
   if (phase === 'release') return `The new image was activated: the card runs ${fw} until a reset, then boots the new image.`;
   return `Nothing was written to the flash: the card still runs ${fw} and boots it at the next reset.`;
@@ -67,7 +75,7 @@ export function fsmFailure(errorCode: number, what: string, ctx: FailureContext)
   const state =
     errorCode === 9
       ? `An earlier update is activated and waits for a reset: the card still runs ${ctx.fromVersion ? `FW ${ctx.fromVersion}` : 'its old FW'} and boots the image that update wrote at the next reset.`
-      : cardStateSentence(ctx.phase, ctx.fromVersion);
+      : cardStateSentence(ctx.phase, ctx.fromVersion, true);
   return new Fs3BurnError(m.code, `Firmware flash failed: ${text} (FSM error ${errorCode} during ${what}). ${state}`, {
     hint: m.hint,
     data: { ...contextData(ctx), fsmError: errorCode, fsmErrorText: text },
