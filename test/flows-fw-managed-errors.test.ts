@@ -52,6 +52,23 @@ function failsCleanly(
   return e;
 }
 
+describe('query failures (before the FSM is locked)', () => {
+  it('MCQS answered busy once: asked again, and the burn completes', () => {
+    const { device, model } = card({ faults: ['icmd-status:5,reg=MCQS,method=get,nth=1'] });
+    burnFwManaged(device, target, targetImage);
+    expect(model.fired).toHaveLength(1);
+    model.reset();
+    expect(model.running?.versionString).toBe('14.32.1908');
+  });
+
+  it('MCQI busy every time: a FW_MANAGED_DEVICE_ERROR that says nothing was written, not a raw ICMD error', () => {
+    const e = failsCleanly('FW_MANAGED_DEVICE_ERROR', { sim: { faults: ['icmd-status:5,reg=MCQI,method=get,times=inf'] }, cleanupOk: false });
+    expect(e.data).toMatchObject({ phase: 'query', causeCode: 'ICMD_FW_BUSY' });
+    expect(e.message).toMatch(/MCQS \/ MCQI component query/);
+    expect(e.message).toMatch(/Nothing was written to the flash: the card still runs FW 14\.25\.1020/);
+  });
+});
+
 describe('download failures', () => {
   it('MCDA answered BAD_PARAM (register status 7) on block 10', () => {
     const e = failsCleanly('FW_MANAGED_DOWNLOAD_FAILED', { sim: { faults: ['reg-status:7,reg=MCDA,method=set,nth=10'] } });

@@ -58,7 +58,7 @@ export function mcdaBlockSize(info: ComponentInfo): number {
 }
 
 /** DEV_BUSY, ICMD status 5, or an interface busy (the command was not even sent, §4.5): nothing was done. */
-function isBusyAnswer(e: unknown): boolean {
+export function isBusyAnswer(e: unknown): boolean {
   return isFs3BurnError(e) && (e.code === 'REGISTER_DEV_BUSY' || e.code === 'ICMD_FW_BUSY' || e.code === 'ICMD_IFC_BUSY');
 }
 

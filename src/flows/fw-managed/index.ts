@@ -8,13 +8,14 @@
  * Failures (exit 8) happen after the lock; each one cancels and releases the FSM first.
  */
 import type { Device } from '../../device/index.js';
-import { Fs3BurnError } from '../../errors.js';
+import { Fs3BurnError, isFs3BurnError } from '../../errors.js';
 import { formatFwVersion, type Fs3Image } from '../../image/fs3.js';
 import { emptyStats, type BurnResult } from '../types.js';
 import { COMPONENT_BOOT_IMG, COMPONENT_NAME, extractComponent } from './component.js';
-import { runFsmUpdate } from './flow.js';
+import { deviceFailure } from './errors.js';
+import { isBusyAnswer, runFsmUpdate } from './flow.js';
 import { deviceFsmOps, type FsmOps } from './ops.js';
-import { resolveOptions, type FwManagedOptions } from './options.js';
+import { resolveOptions, type FwManagedOptions, type ResolvedFwManagedOptions } from './options.js';
 import { FsmReporter } from './report.js';
 
 export { COMPONENT_BOOT_IMG, COMPONENT_NAME, componentLength, extractComponent, type Component } from './component.js';
@@ -55,8 +56,28 @@ function runningVersion(device: Device, opts: FwManagedOptions): string | undefi
   }
 }
 
+/**
+ * A query before the FSM is locked (MCAM, MCQS / MCQI): it changes nothing, so a busy answer is
+ * asked again (within the busy-retry budget); any other device error becomes a
+ * FW_MANAGED_DEVICE_ERROR that says nothing was written (a raw ICMD error would not).
+ */
+function query<T>(what: string, options: ResolvedFwManagedOptions, from: string | undefined, fn: () => T): T {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return fn();
+    } catch (e) {
+      if (isBusyAnswer(e) && attempt < options.busyRetries) {
+        options.clock.sleep(options.busyRetryDelayMs);
+        continue;
+      }
+      if (isFs3BurnError(e) && e.code.startsWith('FW_MANAGED_')) throw e;
+      throw deviceFailure(e, what, { phase: 'query', fromVersion: from });
+    }
+  }
+}
+
 /** §3.1: the gate a caller may have checked with selectFlow already (cheap to repeat). */
-function gate(device: Device, image: Fs3Image, opts: FwManagedOptions, from: string | undefined): void {
+function gate(device: Device, image: Fs3Image, opts: FwManagedOptions, from: string | undefined, options: ResolvedFwManagedOptions): void {
   const still = `Nothing was done: the card still runs ${from ? `FW ${from}` : 'its old FW'}.`;
   if (opts.noFwCtrl) {
     throw refuse('FW_MANAGED_UNSUPPORTED', `the FW-managed flow was asked for with noFwCtrl set. ${still}`, 'drop noFwCtrl, or burn with the legacy flow');
@@ -70,7 +91,7 @@ function gate(device: Device, image: Fs3Image, opts: FwManagedOptions, from: str
     );
   }
   if (opts.ops) return;
-  const caps = device.capabilities();
+  const caps = query('MCAM query', options, from, () => device.capabilities());
   if (!caps.fwManagedFlow) {
     const what = caps.mcamSupported ? `MCAM does not advertise ${caps.missing.join(', ')}` : 'the FW does not answer MCAM (REG_NOT_SUPP)';
     throw refuse('FW_MANAGED_UNSUPPORTED', `the card cannot take a FW-managed update: ${what} (§3.1 step 2). ${still}`, 'burn with the legacy flow (selectFlow chooses it for this card)', {
@@ -82,8 +103,8 @@ function gate(device: Device, image: Fs3Image, opts: FwManagedOptions, from: str
 /** Burn `image` (parsed from `imageBytes`) through the card's update FSM. */
 export function burnFwManaged(device: Device, imageBytes: Uint8Array, image: Fs3Image, opts: FwManagedOptions = {}): BurnResult {
   const fromVersion = runningVersion(device, opts);
-  gate(device, image, opts, fromVersion);
   const options = resolveOptions(opts.ops ? undefined : device, opts);
+  gate(device, image, opts, fromVersion, options);
   const ops: FsmOps = opts.ops ?? deviceFsmOps(device);
   const component = extractComponent(imageBytes, image);
   const still = `Nothing was done: the card still runs ${fromVersion ? `FW ${fromVersion}` : 'its old FW'}.`;
@@ -91,7 +112,7 @@ export function burnFwManaged(device: Device, imageBytes: Uint8Array, image: Fs3
   const releaseSemaphore = ops.takeFlashSemaphore?.();
   let run;
   try {
-    const info = ops.componentQuery(COMPONENT_BOOT_IMG); // §3.2 step 3: MCQS / MCQI
+    const info = query('MCQS / MCQI component query', options, fromVersion, () => ops.componentQuery(COMPONENT_BOOT_IMG)); // §3.2 step 3
     if (!info) {
       throw refuse('FW_MANAGED_NO_COMPONENT', `the card lists no ${COMPONENT_NAME} component (MCQS identifier ${COMPONENT_BOOT_IMG}). ${still}`, 'burn with the legacy flow (noFwCtrl)');
     }
