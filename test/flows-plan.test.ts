@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { openDevice } from '../src/device/index.js';
 import { burnFwManaged } from '../src/flows/fw-managed/index.js';
-import { planBurn, newImageStart } from '../src/flows/plan.js';
+import { planBurn } from '../src/flows/plan.js';
 import { identifyForFlow, type FlowIdentity } from '../src/flows/select.js';
 import { catalogImage, catalogParams } from '../src/image/catalog.js';
 import { parseFs3 } from '../src/image/fs3.js';
@@ -133,11 +133,9 @@ describe('modelled time grows with the image size', () => {
 });
 
 describe('§2.2 new image start', () => {
-  it('follows the slot rules', () => {
-    expect(newImageStart(0, 0x16, 0x16)).toBe(0x400000);
-    expect(newImageStart(0x400000, 0x16, 0x16)).toBe(0);
-    expect(newImageStart(0, 0x17, 0x17)).toBe(0x800000);
-    expect(newImageStart(0x800000, 0x17, 0x17)).toBe(0);
-    expect(newImageStart(0, 0x16, 0x17)).toBe(0x800000);
+  it('the plan puts the new image where the legacy flow will (one rule, src/flows/legacy/convertor.ts)', () => {
+    const at = (start: number, log2: number) => ({ ...id1414, image: { ...id1414.image!, start, log2Chunk: log2 } });
+    expect(planBurn(at(0, 0x16), img1432, {}).slots).toEqual({ oldStart: 0, newStart: 0x400000 });
+    expect(planBurn(at(0x400000, 0x16), img1432, {}).slots).toEqual({ oldStart: 0x400000, newStart: 0 });
   });
 });

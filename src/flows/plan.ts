@@ -12,6 +12,7 @@ import { formatFwVersion } from '../image/fs3.js';
 import { DEFAULT_TIME_MODEL, type TimeModel } from '../sim/time.js';
 import { fwManagedSteps, fwManagedWork, type IcmdWork, type PlanStepInfo } from './fw-managed/plan-steps.js';
 import { KERNEL_POLL_INTERVAL_MS } from './fw-managed/options.js';
+import { newImageStart } from './legacy/convertor.js';
 import { selectFlow, type FlowIdentity } from './select.js';
 import type { BurnOptions, FlowKind } from './types.js';
 
@@ -84,18 +85,11 @@ export interface BurnPlan {
 
 export type PlanOptions = BurnOptions & { timeModel?: Partial<TimeModel>; costModel?: Partial<PlanCostModel>; pollIntervalMs?: number };
 
-const CHUNK_8M = 0x17;
 const PAGE = 256;
 const SECTOR = 0x1000;
 const MFBA_BLOCK = 128; // §4.3 CX4LX transfer size
 const MFBA_HEADER = 12;
 const TLV = 20; // §6.3 operation + register TLVs
-
-/** §2.2: where the new image goes (nofs + -ocr is not modelled: fs3burn has no -ocr burn). */
-export function newImageStart(oldStart: number, imageChunk: number, deviceChunk: number): number {
-  if ((oldStart !== 0 && imageChunk !== CHUNK_8M) || (oldStart === 0x800000 && imageChunk === CHUNK_8M)) return 0;
-  return deviceChunk === CHUNK_8M ? 0x800000 : 2 ** imageChunk;
-}
 
 interface LegacyWork {
   oldStart: number;
@@ -109,7 +103,9 @@ interface LegacyWork {
 /** §2.3 steps 1–2: header + ITOC from 0x10, then every section that is not device data. */
 function legacyWork(identity: FlowIdentity, image: Fs3Image): LegacyWork {
   const oldStart = identity.image?.start ?? 0;
-  const newStart = newImageStart(oldStart, image.bootVersion.effectiveLog2Chunk, identity.image?.log2Chunk ?? image.bootVersion.effectiveLog2Chunk);
+  // §2.2, the legacy flow's own rule (fs3burn has no -ocr burn)
+  const imageLog2 = image.bootVersion.effectiveLog2Chunk;
+  const newStart = newImageStart({ oldStart, imageLog2, deviceLog2: identity.image?.log2Chunk ?? imageLog2 });
   const regions: [number, number][] = [[0x10, image.itoc.address + 0x1000]];
   for (const e of image.entries) {
     if (e.deviceData || e.size === 0) continue;
