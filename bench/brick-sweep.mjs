@@ -3,17 +3,19 @@
 // slot orders), plus a sample on the full catalog image, plus seeded random faults; prints the
 // counts and exits 1 if any cut point or seed went wrong.
 //
-//   node bench/brick-sweep.mjs [--kib 32] [--catalog 20] [--seeds 300] [--jobs 2]
+//   node bench/brick-sweep.mjs [--kib 32] [--catalog 1000] [--seeds 300] [--double 5] [--jobs 2]
 //                              [--only legacy|fw-managed] [--no-half] [--no-mstflint] [--json FILE]
 //
 // --kib      payload of the small images (KiB); every k of their burns is cut
 // --catalog  even sample of cut points on the full catalog 14.32.1908 burns (plus the window); 0 = none
 // --seeds    seeds per seeded-fault case (~1 % and ~0.1 % of ICMD / flash operations); 0 = none
+// --double   every N-th cut point also cuts the re-burn (0 = never)
 // --jobs     worker processes (the cut points are dealt round-robin); default: the CPU count
 //
 // It shares its code with test/brick-*.test.ts (test/helpers/brick.ts, loaded through vite as
 // vitest does), so it needs no build. Not part of `npm run bench`: it exports no run().
-// Takes minutes: ~2 400 small cut points at ~0.1-0.2 s each, catalog cut points at ~4 s each.
+// Needs `npm run build` (the helper runs dist/). Takes minutes: ~2 600 small cut points at
+// ~0.07 s each, catalog cut points at ~0.7 s each.
 import { fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -23,13 +25,14 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
 
 function parseArgs(argv) {
-  const o = { kib: 32, catalog: 20, seeds: 300, jobs: availableParallelism(), only: undefined, half: true, mstflint: true, json: undefined, worker: undefined };
+  const o = { kib: 32, catalog: 1000, seeds: 300, double: 5, jobs: availableParallelism(), only: undefined, half: true, mstflint: true, json: undefined, worker: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => argv[++i];
     if (a === '--kib') o.kib = Number(next());
     else if (a === '--catalog') o.catalog = Number(next());
     else if (a === '--seeds') o.seeds = Number(next());
+    else if (a === '--double') o.double = Number(next());
     else if (a === '--jobs') o.jobs = Math.max(1, Number(next()));
     else if (a === '--only') o.only = next();
     else if (a === '--no-half') o.half = false;
@@ -37,16 +40,21 @@ function parseArgs(argv) {
     else if (a === '--json') o.json = next();
     else if (a === '--worker') o.worker = next();
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node bench/brick-sweep.mjs [--kib N] [--catalog N] [--seeds N] [--jobs N] [--only legacy|fw-managed] [--no-half] [--no-mstflint] [--json FILE]');
+      console.log('usage: node bench/brick-sweep.mjs [--kib N] [--catalog N] [--seeds N] [--double N] [--jobs N] [--only legacy|fw-managed] [--no-half] [--no-mstflint] [--json FILE]');
       process.exit(0);
     } else throw new Error(`unknown option ${a}`);
   }
   return o;
 }
 
-/** Load the TypeScript helper the way vitest does (vite transforms it; no build needed). */
+/**
+ * Load the TypeScript helper the way vitest does (vitest.config.ts): vite transforms the helper,
+ * its imports of ../../src/X.js go to the built dist/X.js, which Node loads itself (through
+ * vite's module runner a simulated burn is ~5x slower). Run `npm run build` first.
+ */
 async function loadHelper() {
   const { createServer } = await import(pathToFileURL(`${ROOT}node_modules/vite/dist/node/index.js`).href);
+  const dist = `${ROOT}dist/`;
   const server = await createServer({
     root: ROOT,
     configFile: false,
@@ -54,6 +62,18 @@ async function loadHelper() {
     appType: 'custom',
     server: { middlewareMode: true, hmr: false, ws: false },
     optimizeDeps: { noDiscovery: true, include: [] },
+    plugins: [
+      {
+        name: 'fs3burn-dist-external',
+        enforce: 'pre',
+        resolveId(id, importer) {
+          const m = /^((?:\.\.\/)+)src\/(.*)\.js$/.exec(id);
+          if (!m || !importer) return null;
+          const abs = fileURLToPath(new URL(`${m[1]}dist/${m[2]}.js`, pathToFileURL(importer)));
+          return abs.startsWith(dist) ? { id: abs, external: true } : null;
+        },
+      },
+    ],
   });
   const brick = await server.ssrLoadModule('/test/helpers/brick.ts');
   return { brick, close: () => server.close() };
@@ -85,15 +105,17 @@ async function worker(o) {
       const sc = brick.scenario(t.flow, { size: t.size ?? o.kib, oldSlot: t.oldSlot });
       if (t.kind === 'sweep') {
         const p = await brick.profileBurn(sc);
-        const all = Array.from({ length: p.flashOps }, (_, i) => i + 1);
-        const flash = t.size === 'catalog' ? brick.cutPlan(p.flashOps, p.window, t.sample) : all;
-        const half = t.size === 'catalog' ? p.window : o.half ? all : p.window;
-        const points = brick.cutPoints(p, { flash, half, icmdTail: p.icmdAfterLastFlashOp + 3 }).filter((_, i) => i % jobs === part);
-        const inWindow = new Set(p.window);
+        let all = brick.sweepPlan(p, { ...(t.size === 'catalog' ? { sample: t.sample } : {}), icmdSample: 40 });
+        if (!o.half && t.size !== 'catalog') all = all.filter((c) => !c.half || p.window.includes(c.k));
+        // each worker takes every jobs-th point; the index in the whole plan picks the double cuts
+        const indexed = all.map((c, i) => ({ c, i })).filter(({ i }) => i % jobs === part);
+        const points = indexed.map(({ c }) => c);
         const s = await brick.sweep(sc, p, {
           points,
-          // mstflint: the whole window, the ICMD cuts, every 10th other point
-          mstflint: (c, i) => o.mstflint && (c.op === 'icmd' || inWindow.has(c.k) || i % 10 === 0),
+          // mstflint: every dump after a cut, and the final dump of every 10th point
+          mstflint: (c, j) => (!o.mstflint ? 'none' : c.op === 'icmd' || indexed[j].i % 10 === 0 ? 'all' : 'cut'),
+          // a second cut during the re-burn at every --double-th point
+          secondCut: (_c, j) => (o.double > 0 && indexed[j].i % o.double === 0 ? 1 + ((indexed[j].i * 7919) % Math.max(1, Math.floor(p.flashOps * 0.7))) : undefined),
           onCut: (r) => {
             if (r.problems.length > 0) process.stderr.write(`FAIL ${brick.cutName(sc, r.cut)}: ${r.problems.join(' | ')}\n`);
           },
@@ -155,9 +177,9 @@ async function main() {
   });
   await close();
 
-  console.log(`\nbrick sweep (--kib ${o.kib}, --catalog ${o.catalog}, --seeds ${o.seeds}, ${o.jobs} jobs, ${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
+  console.log(`\nbrick sweep (--kib ${o.kib}, --catalog ${o.catalog}, --seeds ${o.seeds}, --double ${o.double}, ${o.jobs} jobs, ${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
   let bad = 0;
-  const tot = { tried: 0, booted: 0, reburned: 0, mstflint: 0 };
+  const tot = { tried: 0, booted: 0, reburned: 0, mstflint: 0, doubleFired: 0, doubleBooted: 0 };
   console.log('power cuts:');
   for (const r of merged.filter((x) => x.kind === 'sweep')) {
     const s = r.summary;
@@ -169,8 +191,10 @@ async function main() {
     tot.booted += s.booted;
     tot.reburned += s.reburned;
     tot.mstflint += s.mstflintChecked;
+    tot.doubleFired += s.doubleFired;
+    tot.doubleBooted += s.doubleBooted;
   }
-  console.log(`  total: ${tot.tried} cut points tried, ${tot.booted} booted, ${tot.reburned} re-burned to the new version, ${tot.mstflint} checked by mstflint`);
+  console.log(`  total: ${tot.tried} cut points tried, ${tot.booted} booted, ${tot.reburned} re-burned to the new version; ${tot.doubleFired} second cuts during a re-burn, ${tot.doubleBooted} booted; ${tot.mstflint} checked by mstflint`);
   const seeds = merged.filter((x) => x.kind === 'seeds');
   if (seeds.length > 0) {
     console.log('\nseeded faults:');

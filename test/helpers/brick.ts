@@ -7,7 +7,7 @@
  * sleeps for real, and a scenario + a cut point (or a seed) replays a run exactly.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDevice, type Device, type DeviceOptions } from '../../src/device/index.js';
@@ -240,11 +240,37 @@ export function haveMstflint(): boolean {
 }
 
 let dumpDir: string | undefined;
+let dump: { file: string; fd: number; bytes: Uint8Array } | undefined;
+const DUMP_CHUNK = 0x10000;
+
+/**
+ * Bring the dump file up to date with `flash`: one file per process, and only the 64 KiB
+ * chunks that differ from what it holds are written (a sweep checks thousands of dumps that
+ * differ in a few sectors; writing 16 MiB each time was most of its system time).
+ */
+function writeDump(flash: Uint8Array): string {
+  dumpDir ??= mkdtempSync(join(tmpdir(), 'fs3burn-brick-'));
+  if (!dump || dump.bytes.length !== flash.length) {
+    if (dump) closeSync(dump.fd);
+    const file = join(dumpDir, `dump-${process.pid}.bin`);
+    writeFileSync(file, flash);
+    dump = { file, fd: openSync(file, 'r+'), bytes: Uint8Array.from(flash) };
+    return file;
+  }
+  const old = Buffer.from(dump.bytes.buffer, dump.bytes.byteOffset, dump.bytes.length);
+  const now = Buffer.from(flash.buffer, flash.byteOffset, flash.length);
+  for (let at = 0; at < flash.length; at += DUMP_CHUNK) {
+    const end = Math.min(at + DUMP_CHUNK, flash.length);
+    if (now.compare(old, at, end, at, end) === 0) continue;
+    writeSync(dump.fd, now, at, end - at, at);
+    old.set(now.subarray(at, end), at);
+  }
+  return dump.file;
+}
+
 /** `mstflint -i DUMP v` on the flash; undefined when it accepts it, else its output. */
 export function mstflintRejects(flash: Uint8Array): string | undefined {
-  dumpDir ??= mkdtempSync(join(tmpdir(), 'fs3burn-brick-'));
-  const file = join(dumpDir, `dump-${process.pid}.bin`);
-  writeFileSync(file, flash);
+  const file = writeDump(flash);
   const r = spawnSync('mstflint', ['-i', file, 'v'], { encoding: 'utf8', timeout: 60_000 });
   const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
   if (r.status === 0 && out.includes('FW image verification succeeded. Image is bootable.')) return undefined;
@@ -252,6 +278,8 @@ export function mstflintRejects(flash: Uint8Array): string | undefined {
 }
 
 export function cleanupDumps(): void {
+  if (dump) closeSync(dump.fd);
+  dump = undefined;
   if (dumpDir) rmSync(dumpDir, { recursive: true, force: true });
   dumpDir = undefined;
 }
@@ -346,22 +374,42 @@ export interface CutOutcome {
   booted: BootCheck['running'];
   /** The second burnImage. */
   second: string;
-  /** What ran after the second burn and a reset. */
+  /** A second power cut, during the second burn (when asked): whether it fired, what booted after it, what the third burn said. */
+  double?: { k: number; fired: boolean; booted: BootCheck['running']; third: string };
+  /** What ran after the burn that finished and a reset. */
   final: BootCheck['running'];
-  mstflintChecked: boolean;
+  /** How many dumps `mstflint -i DUMP v` checked (0, 1 or more). */
+  mstflintChecked: number;
   /** Everything wrong; empty = the cut point passed. */
   problems: string[];
+}
+
+/** Which dumps of a cut point mstflint checks: none, the one after the cut(s), or also the one after the last burn. */
+export type MstflintChecks = 'none' | 'cut' | 'all';
+
+export interface RunCutOptions {
+  /** true = 'all' (the older boolean form). */
+  mstflint?: boolean | MstflintChecks;
+  /** Cut the power again after the n-th flash operation of the second burn, then burn a third time. */
+  secondCut?: number;
 }
 
 /**
  * Cut the power after operation `cut.k`, power on again (reset), check that an image boots and
  * the flash verifies (`mstflint` too when asked), burn again, reset, check the new version runs
- * — after a warm reset and after a power cycle — and the flash verifies.
+ * — after a warm reset and after a power cycle — and the flash verifies. With `secondCut`, the
+ * second burn loses its power too, and a third burn must finish.
  */
-export async function runCut(sc: Scenario, cut: CutPoint, opts: { mstflint?: boolean } = {}): Promise<CutOutcome> {
+export async function runCut(sc: Scenario, cut: CutPoint, opts: RunCutOptions = {}): Promise<CutOutcome> {
+  const checks: MstflintChecks = opts.mstflint === true ? 'all' : opts.mstflint === false || opts.mstflint === undefined ? 'none' : opts.mstflint;
   const fault = `power-cut${cut.half ? ':half' : ''},op=${cut.op},nth=${cut.k}`;
   const sim = newCard(sc, { faults: [fault] });
-  const out: CutOutcome = { cut, fired: false, first: '', booted: null, second: '', final: null, mstflintChecked: false, problems: [] };
+  const out: CutOutcome = { cut, fired: false, first: '', booted: null, second: '', final: null, mstflintChecked: 0, problems: [] };
+  const mstflint = (when: string) => {
+    out.mstflintChecked++;
+    const m = mstflintRejects(sim.model.flash.data);
+    if (m) out.problems.push(`${when}: ${m}`);
+  };
   const first = await attemptBurn(sim, sc);
   out.first = describeAttempt(first);
   out.fired = sim.model.fired.length > 0;
@@ -375,27 +423,39 @@ export async function runCut(sc: Scenario, cut: CutPoint, opts: { mstflint?: boo
   const b = checkBooted(sc, sim);
   out.booted = b.running;
   out.problems.push(...b.problems.map((p) => `after the cut: ${p}`));
-  if (opts.mstflint) {
-    out.mstflintChecked = true;
-    const m = mstflintRejects(sim.model.flash.data);
-    if (m) out.problems.push(`after the cut: ${m}`);
-  }
+  if (checks !== 'none') mstflint('after the cut');
   if (!b.running) return out; // nothing boots: a re-burn has no device to talk to
 
+  if (opts.secondCut !== undefined) sim.model.faults.add(`power-cut,op=flash-write,nth=${opts.secondCut},id=second-cut`);
   const second = await attemptBurn(sim, sc);
   out.second = describeAttempt(second);
-  if (second.kind !== 'ok') out.problems.push(`the second burn failed: ${second.kind === 'typed' ? `${second.code}: ${second.message}` : second.message}`);
+  let last = second;
+  if (opts.secondCut !== undefined) {
+    const fired = sim.model.fired.some((f) => f.id === 'second-cut');
+    const d: NonNullable<CutOutcome['double']> = { k: opts.secondCut, fired, booted: null, third: '' };
+    out.double = d;
+    if (second.kind === 'untyped') out.problems.push(`the second (cut) burn threw an untyped error: ${second.message}`);
+    if (fired) {
+      sim.model.reset('warm');
+      const b2 = checkBooted(sc, sim);
+      d.booted = b2.running;
+      out.problems.push(...b2.problems.map((p) => `after the second cut: ${p}`));
+      if (checks !== 'none') mstflint('after the second cut');
+      if (!b2.running) return out;
+      last = await attemptBurn(sim, sc);
+      d.third = describeAttempt(last);
+    }
+  }
+  const label = out.double?.fired ? 'the third burn' : 'the second burn';
+  if (last.kind !== 'ok') out.problems.push(`${label} failed: ${last.kind === 'typed' ? `${last.code}: ${last.message}` : last.message}`);
   sim.model.reset('warm');
   const f = checkBooted(sc, sim, 'new');
   out.final = f.running;
-  out.problems.push(...f.problems.map((p) => `after the second burn + reset: ${p}`));
-  if (opts.mstflint) {
-    const m = mstflintRejects(sim.model.flash.data);
-    if (m) out.problems.push(`after the second burn: ${m}`);
-  }
+  out.problems.push(...f.problems.map((p) => `after ${label} + reset: ${p}`));
+  if (checks === 'all') mstflint(`after ${label}`);
   sim.model.reset('cold'); // a power cycle boots by the §1.2 probe order alone: the old image must be gone
   const cold = sim.model.running;
-  if (cold?.versionString !== sc.newVersion) out.problems.push(`after the second burn a power cycle boots ${cold ? `${cold.versionString} at 0x${cold.start.toString(16)}` : 'nothing'}`);
+  if (cold?.versionString !== sc.newVersion) out.problems.push(`after ${label} a power cycle boots ${cold ? `${cold.versionString} at 0x${cold.start.toString(16)}` : 'nothing'}`);
   return out;
 }
 
@@ -408,19 +468,27 @@ export interface SweepSummary {
   bootedOld: number;
   bootedNew: number;
   reburned: number;
+  /** Cut points whose second burn lost its power too, how many of those cuts fired, and how many then booted. */
+  doubleTried: number;
+  doubleFired: number;
+  doubleBooted: number;
+  /** Dumps mstflint checked, and cut points with at least one dump checked. */
+  mstflintDumps: number;
   mstflintChecked: number;
   /** What the burn that lost its power said, and what the second burn said (counts). */
   firstOutcomes: Record<string, number>;
   secondOutcomes: Record<string, number>;
-  failures: { name: string; cut: CutPoint; problems: string[] }[];
+  failures: { name: string; cut: CutPoint; secondCut?: number; problems: string[] }[];
   ms: number;
 }
 
 export interface SweepOptions {
   /** The cut points, in order. */
   points: readonly CutPoint[];
-  /** Run mstflint on the dumps (after the cut and after the second burn) of these points. */
-  mstflint?: (c: CutPoint, index: number) => boolean;
+  /** Run mstflint on the dumps of these points (true = after the cut and after the last burn). */
+  mstflint?: (c: CutPoint, index: number) => boolean | MstflintChecks;
+  /** A second power cut during the second burn, after its n-th flash operation (undefined: none). */
+  secondCut?: (c: CutPoint, index: number) => number | undefined;
   onCut?: (o: CutOutcome) => void;
 }
 
@@ -437,12 +505,30 @@ export function cutPoints(profile: BurnProfile, o: { flash: readonly number[]; h
 }
 
 export function emptySweep(scenario: string, flashOps: number): SweepSummary {
-  return { scenario, flashOps, tried: 0, fired: 0, booted: 0, bootedOld: 0, bootedNew: 0, reburned: 0, mstflintChecked: 0, firstOutcomes: {}, secondOutcomes: {}, failures: [], ms: 0 };
+  return {
+    scenario,
+    flashOps,
+    tried: 0,
+    fired: 0,
+    booted: 0,
+    bootedOld: 0,
+    bootedNew: 0,
+    reburned: 0,
+    doubleTried: 0,
+    doubleFired: 0,
+    doubleBooted: 0,
+    mstflintDumps: 0,
+    mstflintChecked: 0,
+    firstOutcomes: {},
+    secondOutcomes: {},
+    failures: [],
+    ms: 0,
+  };
 }
 
 /** Add `b`'s counts to `a` (the bench merges its workers' parts). */
 export function mergeSweep(a: SweepSummary, b: SweepSummary): SweepSummary {
-  for (const k of ['tried', 'fired', 'booted', 'bootedOld', 'bootedNew', 'reburned', 'mstflintChecked', 'ms'] as const) a[k] += b[k];
+  for (const k of ['tried', 'fired', 'booted', 'bootedOld', 'bootedNew', 'reburned', 'doubleTried', 'doubleFired', 'doubleBooted', 'mstflintDumps', 'mstflintChecked', 'ms'] as const) a[k] += b[k];
   for (const [k, v] of Object.entries(b.firstOutcomes)) a.firstOutcomes[k] = (a.firstOutcomes[k] ?? 0) + v;
   for (const [k, v] of Object.entries(b.secondOutcomes)) a.secondOutcomes[k] = (a.secondOutcomes[k] ?? 0) + v;
   a.failures.push(...b.failures);
@@ -451,24 +537,28 @@ export function mergeSweep(a: SweepSummary, b: SweepSummary): SweepSummary {
 
 /** One line of counts. */
 export function sweepLine(s: SweepSummary): string {
-  return `${s.scenario}: ${s.flashOps} flash ops; ${s.tried} cut points tried, ${s.booted} booted (${s.bootedOld} old, ${s.bootedNew} new), ${s.reburned} re-burned to the new version, ${s.mstflintChecked} checked by mstflint; ${s.failures.length} failed (${(s.ms / 1000).toFixed(1)} s)`;
+  const double = s.doubleTried > 0 ? `; ${s.doubleFired} of ${s.doubleTried} second cuts (during the re-burn) fired, ${s.doubleBooted} booted` : '';
+  return `${s.scenario}: ${s.flashOps} flash ops; ${s.tried} cut points tried, ${s.booted} booted (${s.bootedOld} old, ${s.bootedNew} new), ${s.reburned} re-burned to the new version${double}; ${s.mstflintChecked} checked by mstflint (${s.mstflintDumps} dumps); ${s.failures.length} failed (${(s.ms / 1000).toFixed(1)} s)`;
 }
 
 /** The failures, each with how to replay it. */
 export function sweepFailures(s: SweepSummary, max = 20): string {
   return s.failures
     .slice(0, max)
-    .map((f) => `${f.name} [replay: FS3BURN_CUT=${f.cut.op}:${f.cut.k}${f.cut.half ? ':half' : ''}]\n    ${f.problems.join('\n    ')}`)
+    .map((f) => `${f.name} [replay: FS3BURN_CUT=${f.cut.op}:${f.cut.k}${f.cut.half ? ':half' : ''}${f.secondCut !== undefined ? `+${f.secondCut}` : ''}]\n    ${f.problems.join('\n    ')}`)
     .join('\n');
 }
 
-/** `FS3BURN_CUT=op:k[:half]` replays one cut point (in every scenario a test runs). */
-export function cutFromEnv(): CutPoint | undefined {
+/**
+ * `FS3BURN_CUT=op:k[:half][+k2]` replays one cut point (in every scenario a test runs); `+k2`
+ * also cuts the second burn after its k2-th flash operation.
+ */
+export function cutFromEnv(): (CutPoint & { secondCut?: number }) | undefined {
   const v = process.env.FS3BURN_CUT;
   if (!v) return undefined;
-  const m = /^(flash-write|icmd):(\d+)(:half)?$/.exec(v.trim());
-  if (!m) throw new Error(`FS3BURN_CUT=${v}: expected flash-write:K[:half] or icmd:K`);
-  return { op: m[1] as CutPoint['op'], k: Number(m[2]), half: m[3] !== undefined };
+  const m = /^(flash-write|icmd):(\d+)(:half)?(?:\+(\d+))?$/.exec(v.trim());
+  if (!m) throw new Error(`FS3BURN_CUT=${v}: expected flash-write:K[:half][+K2] or icmd:K[+K2]`);
+  return { op: m[1] as CutPoint['op'], k: Number(m[2]), half: m[3] !== undefined, ...(m[4] !== undefined ? { secondCut: Number(m[4]) } : {}) };
 }
 
 export async function sweep(sc: Scenario, profile: BurnProfile, o: SweepOptions): Promise<SweepSummary> {
@@ -476,7 +566,10 @@ export async function sweep(sc: Scenario, profile: BurnProfile, o: SweepOptions)
   const s = emptySweep(sc.name, profile.flashOps);
   const useMstflint = haveMstflint();
   for (const [i, cut] of o.points.entries()) {
-    const r = await runCut(sc, cut, { mstflint: useMstflint && (o.mstflint?.(cut, i) ?? false) });
+    const asked = o.mstflint?.(cut, i) ?? false;
+    const checks: MstflintChecks = !useMstflint || asked === false || asked === 'none' ? 'none' : asked === true ? 'all' : asked;
+    const secondCut = o.secondCut?.(cut, i);
+    const r = await runCut(sc, cut, { mstflint: checks, ...(secondCut !== undefined ? { secondCut } : {}) });
     s.tried++;
     if (r.fired) s.fired++;
     if (r.booted) {
@@ -484,16 +577,46 @@ export async function sweep(sc: Scenario, profile: BurnProfile, o: SweepOptions)
       if (r.booted.version === sc.oldVersion) s.bootedOld++;
       else if (r.booted.version === sc.newVersion) s.bootedNew++;
     }
-    if (r.final?.version === sc.newVersion && !r.problems.some((p) => p.startsWith('the second burn') || p.startsWith('after the second'))) s.reburned++;
-    if (r.mstflintChecked) s.mstflintChecked++;
+    if (r.double) {
+      s.doubleTried++;
+      if (r.double.fired) s.doubleFired++;
+      if (r.double.fired && r.double.booted) s.doubleBooted++;
+    }
+    if (r.final?.version === sc.newVersion && !r.problems.some((p) => / (second|third) burn/.test(p))) s.reburned++;
+    s.mstflintDumps += r.mstflintChecked;
+    if (r.mstflintChecked > 0) s.mstflintChecked++;
     s.firstOutcomes[r.first] = (s.firstOutcomes[r.first] ?? 0) + 1;
     if (r.second) s.secondOutcomes[r.second] = (s.secondOutcomes[r.second] ?? 0) + 1;
     if (!r.fired) r.problems.push('the power cut never fired (k beyond the burn)');
-    if (r.problems.length > 0) s.failures.push({ name: cutName(sc, cut), cut, problems: r.problems });
+    if (r.problems.length > 0) s.failures.push({ name: cutName(sc, cut), cut, ...(secondCut !== undefined ? { secondCut } : {}), problems: r.problems });
     o.onCut?.(r);
   }
   s.ms = performance.now() - t0;
   return s;
+}
+
+/**
+ * The CI plan of a scenario (`sample` = undefined: every k): every flash operation k in
+ * the window cut clean and half-done, an even sample of `sample` other k cut clean (every k
+ * when undefined, also half-done), the last ICMD commands, and `icmdSample` ICMD commands
+ * spread over the whole burn (for the FW-managed flow most of the burn is ICMD traffic:
+ * the component download has no flash operation at all).
+ */
+export function sweepPlan(p: BurnProfile, o: { sample?: number; icmdSample?: number }): CutPoint[] {
+  const all = Array.from({ length: p.flashOps }, (_, i) => i + 1);
+  const flash = o.sample === undefined ? all : cutPlan(p.flashOps, p.window, o.sample);
+  const half = o.sample === undefined ? all : p.window;
+  const pts = cutPoints(p, { flash, half, icmdTail: p.icmdAfterLastFlashOp + 3 });
+  const seen = new Set(pts.filter((c) => c.op === 'icmd').map((c) => c.k));
+  const n = o.icmdSample ?? 0;
+  for (let i = 0; i < n; i++) {
+    const k = 1 + Math.floor(((i + 0.5) * p.icmdCommands) / n);
+    if (!seen.has(k)) {
+      seen.add(k);
+      pts.push({ k, op: 'icmd', half: false });
+    }
+  }
+  return pts;
 }
 
 // =============================================================================================
@@ -512,6 +635,10 @@ export function randomFaults(scale = 1): string[] {
     `ifc-busy,op=icmd,p=${p(0.003)},id=icmd-ifc-busy`,
     `icmd-status:5,op=icmd,p=${p(0.003)},id=icmd-status-5`,
     `write-ignored,op=icmd,method=set,p=${p(0.003)},id=icmd-write-lies`,
+    `bit-flip,op=icmd,method=get,p=${p(0.003)},id=icmd-read-bit-flip`,
+    // the ICMD semaphore and the VSEC semaphore found held by another owner (for one attempt)
+    `sem-held:4242,op=sem-icmd,p=${p(0.002)},id=icmd-sem-held`,
+    `sem-held:77,op=sem-vsec,p=${p(0.0005)},id=vsec-sem-held`,
     // flash operations (what reaches the chip: erase, page program, read)
     `write-ignored,op=flash-write,p=${p(0.005)},id=flash-write-lies`,
     `bit-flip,op=flash-read,p=${p(0.005)},id=flash-bit-flip`,
