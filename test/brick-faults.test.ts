@@ -2,8 +2,9 @@
  * Seeded random faults (docs/robustness.md, part 2): about 1 % of the ICMD commands and of the
  * flash operations fail — a busy bit that never clears (timeout), an interface already busy,
  * ICMD status 5, a write acknowledged but not done (ICMD SETs and the chip's erases /
- * programs), a flipped bit in a flash read, a stuck flash-gateway transaction — each drawn
- * from the card's seed. For 100 seeds per scenario, every run must end in one of:
+ * programs), a flipped bit in a flash read, in an ICMD register reply and (rarely) in any
+ * config-space read, a semaphore found held by another owner, a stuck flash-gateway
+ * transaction — each drawn from the card's seed (randomFaults in test/helpers/brick.ts). For 100 seeds per scenario, every run must end in one of:
  *
  *   - the new image verified: burnImage said so, and after a reset (warm, and a power cycle)
  *     the card runs the new version and the flash verifies;

@@ -643,6 +643,8 @@ export function randomFaults(scale = 1): string[] {
     `write-ignored,op=flash-write,p=${p(0.005)},id=flash-write-lies`,
     `bit-flip,op=flash-read,p=${p(0.005)},id=flash-bit-flip`,
     `busy-stuck,op=gateway,p=${p(0.001)},id=gateway-timeout`,
+    // any config-space read (VSEC semaphore, counter, status, data; ~10^5 per small burn): ~1 flip a burn
+    `bit-flip,op=config-read,p=${p(0.00001)},id=config-read-bit-flip`,
   ];
 }
 
