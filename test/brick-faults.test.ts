@@ -4,7 +4,8 @@
  * ICMD status 5, a write acknowledged but not done (ICMD SETs and the chip's erases /
  * programs), a flipped bit in a flash read, in an ICMD register reply and (rarely) in any
  * config-space read, a semaphore found held by another owner, a stuck flash-gateway
- * transaction — each drawn from the card's seed (randomFaults in test/helpers/brick.ts). For 100 seeds per scenario, every run must end in one of:
+ * transaction — each drawn from the card's seed (randomFaults in test/helpers/brick.ts).
+ * For 100 seeds per scenario, every run must end in one of:
  *
  *   - the new image verified: burnImage said so, and after a reset (warm, and a power cycle)
  *     the card runs the new version and the flash verifies;
