@@ -18,6 +18,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // vitest's default on 2 cores is 1 worker; the long sweeps are CPU-bound and independent
+    maxWorkers: 2,
     server: { deps: { external: [/\/dist\//] } },
   },
 });
