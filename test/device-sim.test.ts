@@ -5,19 +5,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Fs3BurnError } from '../src/errors.js';
-import { openDevice, type Device, type DeviceOptions } from '../src/device/index.js';
-import { createSimDevice, type SimDevice, type SimOptions } from '../src/sim/index.js';
+import { openDevice, type Device } from '../src/device/index.js';
+import { createSimDevice } from '../src/sim/index.js';
 import { virtualClock } from '../src/vsec/index.js';
+import { simCard } from './helpers/sim-card.js';
 
 const PERSONALITIES = ['cx4lx@14.14.1100', 'cx4lx@14.25.1020', 'cx4lx@14.32.1908'] as const;
 const MAGIC = [0x4d, 0x54, 0x46, 0x57, 0x8c, 0xdf, 0xd0, 0x00, 0xde, 0xad, 0x92, 0x70, 0x41, 0x54, 0xbe, 0xef];
 const SCRATCH = 0xc00000; // unused by the catalog images (slot 0 ≈ 2.5 MiB, device data ≥ 0xFA0000)
 
-function open(spec: string | SimOptions, opts: DeviceOptions = {}): { sim: SimDevice; dev: Device } {
-  const sim = createSimDevice(spec);
-  const dev = openDevice(sim, { clock: virtualClock(), ...opts, icmd: { pollBudget: 64, ...opts.icmd } });
-  return { sim, dev };
-}
 
 function caught(fn: () => unknown): Fs3BurnError {
   try {
@@ -33,7 +29,7 @@ const pattern = (n: number, seed: number) => new Uint8Array(n).map((_, i) => (i 
 
 describe.each(PERSONALITIES)('identify %s', (p) => {
   it('HW id, PCI id, FW version (MGIR), PSID, capabilities, flash, method', () => {
-    const { dev } = open(p);
+    const { dev } = simCard(p);
     const id = dev.identify();
     const version = p.split('@')[1]!;
     expect(id).toMatchObject({
@@ -61,7 +57,7 @@ describe.each(PERSONALITIES)('identify %s', (p) => {
 
 describe('flash through MFBA / MFBE (FW access, §4.3)', () => {
   it('reads the image start (magic) and agrees with the flash contents', () => {
-    const { sim, dev } = open('cx4lx@14.14.1100');
+    const { sim, dev } = simCard('cx4lx@14.14.1100');
     expect(Array.from(dev.readFlash(0, 16))).toEqual(MAGIC);
     const got = dev.readFlash(0x1234, 1000);
     expect(Array.from(got)).toEqual(Array.from(sim.model.flash.read(0x1234, 1000)));
@@ -70,7 +66,7 @@ describe('flash through MFBA / MFBE (FW access, §4.3)', () => {
   });
 
   it('erase + unaligned write + read-back; bytes outside the write stay erased', () => {
-    const { sim, dev } = open('cx4lx@14.25.1020');
+    const { sim, dev } = simCard('cx4lx@14.25.1020');
     dev.eraseSector(SCRATCH);
     const data = pattern(300, 7);
     dev.writeFlash(SCRATCH + 0x10, data);
@@ -88,7 +84,7 @@ describe('flash through MFBA / MFBE (FW access, §4.3)', () => {
   });
 
   it('erases whole sectors over a range with progress', () => {
-    const { sim, dev } = open('cx4lx@14.32.1908');
+    const { sim, dev } = simCard('cx4lx@14.32.1908');
     dev.writeFlash(SCRATCH, new Uint8Array(0x100)); // zeros
     const steps: number[] = [];
     dev.eraseRange(SCRATCH + 0x10, 0x1ff0, (p) => steps.push(p.done));
@@ -97,7 +93,7 @@ describe('flash through MFBA / MFBE (FW access, §4.3)', () => {
   });
 
   it('holds the flash-programming semaphore (space 0xA + 0x10) from the first write until close', () => {
-    const { sim, dev } = open('cx4lx@14.25.1020', { ownerId: 4321 });
+    const { sim, dev } = simCard('cx4lx@14.25.1020', { ownerId: 4321 });
     dev.eraseSector(SCRATCH);
     dev.writeFlash(SCRATCH, pattern(256, 1));
     // one take per ICMD command (MFPA, MFBE, 2 × MFBA) + one for the whole flash session
@@ -109,7 +105,7 @@ describe('flash through MFBA / MFBE (FW access, §4.3)', () => {
   });
 
   it('a write-protected flash: MFPA says so, MFBA SET (ICMD status 7) fails with FLASH_WRITE_PROTECTED', () => {
-    const { dev } = open({ personality: 'cx4lx@14.25.1020', knobs: { writeProtect: true } });
+    const { dev } = simCard({ personality: 'cx4lx@14.25.1020', knobs: { writeProtect: true } });
     expect(dev.flashParams().writeProtected).toBe(true);
     const e = caught(() => dev.writeFlash(SCRATCH, pattern(128, 3)));
     expect(e.code).toBe('FLASH_WRITE_PROTECTED');
@@ -118,7 +114,7 @@ describe('flash through MFBA / MFBE (FW access, §4.3)', () => {
   });
 
   it('reads the image extent and parses it with every section CRC good', () => {
-    const { sim, dev } = open('cx4lx@14.14.1100');
+    const { sim, dev } = simCard('cx4lx@14.14.1100');
     const progress: string[] = [];
     const img = dev.readImage({ onProgress: (p) => progress.push(p.phase) });
     expect(img.start).toBe(0);
@@ -132,7 +128,7 @@ describe('flash through MFBA / MFBE (FW access, §4.3)', () => {
 
 describe('flash through the direct HW gateway (§4.2)', () => {
   it('forced (-ocr): JEDEC, erase, page program, read-back; lock released and cache replacement restored', () => {
-    const { sim, dev } = open('cx4lx@14.14.1100', { flash: { forceGateway: true } });
+    const { sim, dev } = simCard('cx4lx@14.14.1100', { flash: { forceGateway: true } });
     expect(dev.flashMethod().method).toBe('gateway');
     const params = dev.flashParams();
     expect(params).toMatchObject({ source: 'gateway', jedecId: 0x1840ef, sizeBytes: 16 << 20, writeProtected: false });
@@ -154,7 +150,7 @@ describe('flash through the direct HW gateway (§4.2)', () => {
   });
 
   it('chosen automatically when no FW runs (livefish: cache-replacement guard zero, no ICMD)', () => {
-    const { dev } = open({ personality: 'cx4lx@14.14.1100', knobs: { livefish: true } });
+    const { dev } = simCard({ personality: 'cx4lx@14.14.1100', knobs: { livefish: true } });
     const id = dev.identify();
     expect(id).toMatchObject({ livefish: true, hwId: 0x20b, pciDeviceId: 0x20b, accessMethod: { method: 'gateway' } });
     expect(id.fwVersion).toBeUndefined();
@@ -165,27 +161,27 @@ describe('flash through the direct HW gateway (§4.2)', () => {
   });
 
   it('write-protect bits in the status register → FLASH_WRITE_PROTECTED', () => {
-    const { dev } = open({ personality: 'cx4lx@14.14.1100', knobs: { writeProtect: true } }, { flash: { forceGateway: true } });
+    const { dev } = simCard({ personality: 'cx4lx@14.14.1100', knobs: { writeProtect: true } }, { flash: { forceGateway: true } });
     expect(dev.flashParams().writeProtected).toBe(true);
     expect(caught(() => dev.eraseSector(SCRATCH)).code).toBe('FLASH_WRITE_PROTECTED');
   });
 
   it('the HW lock held by another agent → FLASH_GATEWAY_LOCKED', () => {
-    const { dev } = open({ personality: 'cx4lx@14.14.1100', faults: ['sem-held:1,op=gateway-lock,times=inf'] }, { flash: { forceGateway: true, gatewayLockTries: 8 } });
+    const { dev } = simCard({ personality: 'cx4lx@14.14.1100', faults: ['sem-held:1,op=gateway-lock,times=inf'] }, { flash: { forceGateway: true, gatewayLockTries: 8 } });
     const e = caught(() => dev.readFlash(0, 16));
     expect(e.code).toBe('FLASH_GATEWAY_LOCKED');
     expect(e.message).toContain('Can not obtain Flash semaphore');
   });
 
   it('a transaction whose BUSY never clears → FLASH_GATEWAY_TIMEOUT', () => {
-    const { dev } = open({ personality: 'cx4lx@14.14.1100', faults: ['busy-stuck,op=gateway,nth=3'] }, { flash: { forceGateway: true, gatewayBusyPolls: 50 } });
+    const { dev } = simCard({ personality: 'cx4lx@14.14.1100', faults: ['busy-stuck,op=gateway,nth=3'] }, { flash: { forceGateway: true, gatewayBusyPolls: 50 } });
     expect(caught(() => dev.readFlash(0, 64)).code).toBe('FLASH_GATEWAY_TIMEOUT');
   });
 });
 
 describe('14.14.1100 warm-boot hang (§4.6)', () => {
   it('after MFAI + MFRL 0x40 the next ICMD command times out (ICMD_BUSY_TIMEOUT), then the interface is busy', () => {
-    const { sim, dev } = open('cx4lx@14.14.1100', { icmd: { pollBudget: 40 } });
+    const { sim, dev } = simCard('cx4lx@14.14.1100', { icmd: { pollBudget: 40 } });
     const levels = dev.mfrlLevels();
     expect(levels & 0x40).toBe(0x40); // §8: read the supported levels first
     dev.mfai({ address: 0 });
@@ -202,7 +198,7 @@ describe('14.14.1100 warm-boot hang (§4.6)', () => {
   });
 
   it('14.25.1020 does not hang after the same request', () => {
-    const { dev } = open('cx4lx@14.25.1020');
+    const { dev } = simCard('cx4lx@14.25.1020');
     dev.mfai({ address: 0 });
     dev.mfrl(0x40);
     expect(Array.from(dev.readFlash(0, 16))).toEqual(MAGIC);
@@ -211,7 +207,7 @@ describe('14.14.1100 warm-boot hang (§4.6)', () => {
 
 describe('semaphores held by other owners', () => {
   it('ICMD semaphore (space 0xA + 0) → SEMAPHORE_HELD with the owner id', () => {
-    const { dev } = open({ personality: 'cx4lx@14.25.1020', faults: ['sem-held:4242,op=sem-icmd,times=inf'] }, { icmd: { semaphoreTries: 6 } });
+    const { dev } = simCard({ personality: 'cx4lx@14.25.1020', faults: ['sem-held:4242,op=sem-icmd,times=inf'] }, { icmd: { semaphoreTries: 6 } });
     const e = caught(() => dev.fwVersion());
     expect(e.code).toBe('SEMAPHORE_HELD');
     expect(e.message).toContain('held by another owner (id 4242)');
@@ -219,7 +215,7 @@ describe('semaphores held by other owners', () => {
   });
 
   it('flash-programming semaphore (space 0xA + 0x10) → SEMAPHORE_HELD on the first write', () => {
-    const { dev } = open({ personality: 'cx4lx@14.25.1020', faults: ['sem-held:777,op=sem-flash,times=inf'] });
+    const { dev } = simCard({ personality: 'cx4lx@14.25.1020', faults: ['sem-held:777,op=sem-flash,times=inf'] });
     expect(Array.from(dev.readFlash(0, 4))).toEqual(MAGIC.slice(0, 4)); // reads do not need it
     const e = caught(() => dev.eraseSector(SCRATCH));
     expect(e.code).toBe('SEMAPHORE_HELD');
@@ -236,35 +232,35 @@ describe('semaphores held by other owners', () => {
 describe('FW faults on the register path', () => {
   it('ICMD status 5 → ICMD_FW_BUSY (MFE_CMDIF_TIMEOUT_ERR); retried when asked', () => {
     const spec = { personality: 'cx4lx@14.25.1020', faults: ['icmd-status:5,reg=MFBA,method=get'] };
-    const e = caught(() => open(spec).dev.readFlash(0, 4));
+    const e = caught(() => simCard(spec).dev.readFlash(0, 4));
     expect(e.code).toBe('ICMD_FW_BUSY');
     expect(e.message).toContain('MFE_CMDIF_TIMEOUT_ERR');
-    const { dev } = open(spec, { registers: { busyRetries: 2 } });
+    const { dev } = simCard(spec, { registers: { busyRetries: 2 } });
     expect(Array.from(dev.readFlash(0, 4))).toEqual(MAGIC.slice(0, 4));
     expect(dev.stats().registers.busyRetries).toBe(1);
   });
 
   it('interface busy before go → ICMD_IFC_BUSY', () => {
-    const { dev } = open({ personality: 'cx4lx@14.25.1020', faults: ['ifc-busy:3,reg=MGIR'] });
+    const { dev } = simCard({ personality: 'cx4lx@14.25.1020', faults: ['ifc-busy:3,reg=MGIR'] });
     expect(caught(() => dev.fwVersion()).code).toBe('ICMD_IFC_BUSY');
   });
 
   it('register BAD_PARAM → REGISTER_BAD_PARAM with flint’s hint', () => {
-    const { dev } = open({ personality: 'cx4lx@14.25.1020', faults: ['reg-status:7,reg=MFRL,method=set'] });
+    const { dev } = simCard({ personality: 'cx4lx@14.25.1020', faults: ['reg-status:7,reg=MFRL,method=set'] });
     const e = caught(() => dev.mfrl(0x40));
     expect(e.code).toBe('REGISTER_BAD_PARAM');
     expect(e.hint).toMatch(/already updated on flash/);
   });
 
   it('the busy bit stuck → ICMD_BUSY_TIMEOUT within the configured budget', () => {
-    const { dev } = open({ personality: 'cx4lx@14.25.1020', faults: ['busy-stuck,reg=MFPA'] }, { icmd: { pollBudget: 20 } });
+    const { dev } = simCard({ personality: 'cx4lx@14.25.1020', faults: ['busy-stuck,reg=MFPA'] }, { icmd: { pollBudget: 20 } });
     expect(caught(() => dev.flashParams()).code).toBe('ICMD_BUSY_TIMEOUT');
   });
 });
 
 describe('FSM and reset registers for the flows', () => {
   it('MCQS / MCQI / MCC GET on 14.25.1020', () => {
-    const { dev } = open('cx4lx@14.25.1020');
+    const { dev } = simCard('cx4lx@14.25.1020');
     expect(dev.mcqs(0)).toMatchObject({ lastIndexFlag: true, componentIndex: 0, identifier: 1 });
     expect(dev.mcqi(0).capabilities).toMatchObject({ mcdaMaxWriteSize: 128, maxComponentSize: 0x800000 });
     const mcc = dev.mccQuery({ updateHandle: 0 });
@@ -274,13 +270,13 @@ describe('FSM and reset registers for the flows', () => {
   });
 
   it('MCAM-gated registers are REG_NOT_SUPP on 14.14.1100', () => {
-    const { dev } = open('cx4lx@14.14.1100');
+    const { dev } = simCard('cx4lx@14.14.1100');
     expect(caught(() => dev.mccQuery()).code).toBe('REGISTER_NOT_SUPPORTED');
     expect(dev.mcam()).toBeUndefined();
   });
 
   it('MFAI round trip', () => {
-    const { dev } = open('cx4lx@14.25.1020');
+    const { dev } = simCard('cx4lx@14.25.1020');
     dev.mfai({ address: 0x400000 });
     expect(dev.mfaiQuery()).toMatchObject({ useAddress: true, address: 0x400000 });
   });
@@ -288,7 +284,7 @@ describe('FSM and reset registers for the flows', () => {
 
 describe('operation counts', () => {
   it('the client’s config counts match the card’s', () => {
-    const { sim, dev } = open('cx4lx@14.25.1020');
+    const { sim, dev } = simCard('cx4lx@14.25.1020');
     dev.identify({ readImage: false });
     dev.readFlash(0, 1024);
     const mine = dev.stats();
@@ -301,8 +297,8 @@ describe('operation counts', () => {
   });
 
   it('holding the VSEC semaphore per command cuts the semaphore traffic', () => {
-    const a = open('cx4lx@14.25.1020').dev;
-    const b = open('cx4lx@14.25.1020', { icmd: { holdVsecPerCommand: true } }).dev;
+    const a = simCard('cx4lx@14.25.1020').dev;
+    const b = simCard('cx4lx@14.25.1020', { icmd: { holdVsecPerCommand: true } }).dev;
     a.readFlash(0, 4096);
     b.readFlash(0, 4096);
     expect(Array.from(b.readFlash(0, 16))).toEqual(MAGIC);
@@ -313,7 +309,7 @@ describe('operation counts', () => {
   });
 
   it('FLAG latency shows up as flag polls', () => {
-    const { dev } = open({ personality: 'cx4lx@14.25.1020', knobs: { vsecFlagLatency: 2 } });
+    const { dev } = simCard({ personality: 'cx4lx@14.25.1020', knobs: { vsecFlagLatency: 2 } });
     dev.fwVersion();
     expect(dev.stats().vsec.flagPolls).toBeGreaterThan(0);
   });

@@ -4,20 +4,16 @@
  * REFUSED (7), says the card is left bootable, and hints at what to run next.
  */
 import { describe, expect, it } from 'vitest';
-import { openDevice, type Device } from '../src/device/index.js';
+import type { Device } from '../src/device/index.js';
 import { Fs3BurnError } from '../src/errors.js';
 import { burnImage, type BurnOptions, type ConfirmInfo } from '../src/flows/index.js';
 import { catalogImage, catalogImageDetailed } from '../src/image/catalog.js';
 import { SectionType } from '../src/image/sections.js';
-import { createSimDevice, type SimDevice, type SimOptions } from '../src/sim/index.js';
-import { virtualClock } from '../src/vsec/index.js';
+import type { SimDevice } from '../src/sim/index.js';
+import { simCard } from './helpers/sim-card.js';
 
 const FAST: BurnOptions = { retry: { retries: 2, minTimeoutMs: 0, maxTimeoutMs: 0 } };
 
-function open(spec: string | SimOptions): { sim: SimDevice; dev: Device } {
-  const sim = createSimDevice(spec);
-  return { sim, dev: openDevice(sim, { clock: virtualClock(), icmd: { pollBudget: 64 } }) };
-}
 
 async function refused(sim: SimDevice, p: Promise<unknown>): Promise<Fs3BurnError> {
   const writes = sim.model.writesToFlash;
@@ -39,7 +35,7 @@ async function refused(sim: SimDevice, p: Promise<unknown>): Promise<Fs3BurnErro
 
 describe('refusals before any write', () => {
   it('PSID mismatch → BURN_PSID_MISMATCH; allowPsidChange burns', async () => {
-    const { sim, dev } = open('cx4lx@14.14.1100');
+    const { sim, dev } = simCard('cx4lx@14.14.1100');
     const image = catalogImage('cx4lx-14.32.1908', { psid: 'MT_0000000999' });
     const e = await refused(sim, burnImage(dev, image, FAST));
     expect(e.code).toBe('BURN_PSID_MISMATCH');
@@ -51,14 +47,14 @@ describe('refusals before any write', () => {
   });
 
   it('HW ID mismatch (supported_hw_id vs CR 0xF0014) → BURN_HW_ID_MISMATCH', async () => {
-    const { sim, dev } = open('cx4lx@14.14.1100');
+    const { sim, dev } = simCard('cx4lx@14.14.1100');
     const e = await refused(sim, burnImage(dev, catalogImage('cx4lx-14.32.1908', { supportedHwIds: [0x209] }), { ...FAST, allowPsidChange: true, force: true }));
     expect(e.code).toBe('BURN_HW_ID_MISMATCH');
     expect(e.message).toMatch(/^Device\/Image mismatch: the image is for HW ID 0x209, the device is 0x20B \(ConnectX4LX\)/);
   });
 
   it('older version → BURN_DOWNGRADE unless allowDowngrade', async () => {
-    const { sim, dev } = open('cx4lx@14.25.1020');
+    const { sim, dev } = simCard('cx4lx@14.25.1020');
     const e = await refused(sim, burnImage(dev, catalogImage('cx4lx-14.14.1100'), FAST));
     expect(e.code).toBe('BURN_DOWNGRADE');
     expect(e.message).toMatch(/^The image's FW 14.14.1100 is older than the FW 14.25.1020 on flash/);
@@ -66,7 +62,7 @@ describe('refusals before any write', () => {
   });
 
   it('an image that does not verify → BURN_IMAGE_INVALID, without asking the card anything', async () => {
-    const { sim, dev } = open('cx4lx@14.14.1100');
+    const { sim, dev } = simCard('cx4lx@14.14.1100');
     const built = catalogImageDetailed('cx4lx-14.32.1908');
     const main = built.layout.sections.find((s) => s.type === SectionType.MAIN_CODE)!;
     const bad = built.image.slice();
@@ -79,13 +75,13 @@ describe('refusals before any write', () => {
   });
 
   it('a write-protected flash → BURN_WRITE_PROTECTED', async () => {
-    const { sim, dev } = open({ personality: 'cx4lx@14.14.1100', knobs: { writeProtect: true } });
+    const { sim, dev } = simCard({ personality: 'cx4lx@14.14.1100', knobs: { writeProtect: true } });
     const e = await refused(sim, burnImage(dev, catalogImage('cx4lx-14.32.1908'), FAST));
     expect(e.code).toBe('BURN_WRITE_PROTECTED');
   });
 
   it('a declined confirmation → BURN_DECLINED; the prompt saw flow and versions', async () => {
-    const { sim, dev } = open('cx4lx@14.14.1100');
+    const { sim, dev } = simCard('cx4lx@14.14.1100');
     const seen: ConfirmInfo[] = [];
     const e = await refused(sim, burnImage(dev, catalogImage('cx4lx-14.32.1908'), { ...FAST, confirm: (i) => (seen.push(i), false) }));
     expect(e.code).toBe('BURN_DECLINED');
@@ -95,7 +91,7 @@ describe('refusals before any write', () => {
   });
 
   it('an abort before the start → BURN_ABORTED, nothing written', async () => {
-    const { sim, dev } = open('cx4lx@14.14.1100');
+    const { sim, dev } = simCard('cx4lx@14.14.1100');
     const ac = new AbortController();
     ac.abort();
     const writes = sim.model.writesToFlash;
@@ -106,7 +102,7 @@ describe('refusals before any write', () => {
 
 describe('same version', () => {
   it('is skipped (outcome skipped-same-version, nothing written); force burns it to the other slot', async () => {
-    const { sim, dev } = open('cx4lx@14.14.1100');
+    const { sim, dev } = simCard('cx4lx@14.14.1100');
     const lines: string[] = [];
     const writes = sim.model.writesToFlash;
     const r = await burnImage(dev, catalogImage('cx4lx-14.14.1100'), { ...FAST, log: (l) => lines.push(l) });
@@ -120,7 +116,7 @@ describe('same version', () => {
   });
 
   it('nofs performs no version check (§2.4)', async () => {
-    const { dev } = open('cx4lx@14.14.1100');
+    const { dev } = simCard('cx4lx@14.14.1100');
     const r = await burnImage(dev, catalogImage('cx4lx-14.14.1100'), { ...FAST, nofs: true });
     expect(r).toMatchObject({ flow: 'legacy', outcome: 'burned' });
   });

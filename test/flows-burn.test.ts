@@ -4,23 +4,20 @@
  * result record.
  */
 import { describe, expect, it } from 'vitest';
-import { openDevice, type Device } from '../src/device/index.js';
+import { openDevice } from '../src/device/index.js';
 import { burnImage, nextStepText, BOOT_ADDRESS_WARNING, type BurnOptions } from '../src/flows/index.js';
 import { catalogImage } from '../src/image/catalog.js';
-import { createSimDevice, findPersonality, type SimDevice, type SimOptions } from '../src/sim/index.js';
+import { createSimDevice, findPersonality } from '../src/sim/index.js';
 import { virtualClock } from '../src/vsec/index.js';
+import { simCard } from './helpers/sim-card.js';
 
 const FAST: BurnOptions = { retry: { retries: 2, minTimeoutMs: 0, maxTimeoutMs: 0 } };
 const NEW = catalogImage('cx4lx-14.32.1908');
 
-function open(spec: string | SimOptions): { sim: SimDevice; dev: Device } {
-  const sim = createSimDevice(spec);
-  return { sim, dev: openDevice(sim, { clock: virtualClock(), icmd: { pollBudget: 64 } }) };
-}
 
 describe('flint-compatible lines', () => {
   it('banner, progress, OK, Restoring signature, the trailer', async () => {
-    const { sim, dev } = open('cx4lx@14.14.1100');
+    const { sim, dev } = simCard('cx4lx@14.14.1100');
     const lines: string[] = [];
     const r = await burnImage(dev, NEW, { ...FAST, log: (l) => lines.push(l) });
     expect(lines.slice(0, 4)).toEqual(['', '    Current FW version on flash:  14.14.1100', '    New FW version:               14.32.1908', '']);
@@ -42,7 +39,7 @@ describe('flint-compatible lines', () => {
 
 describe('flow choice (§3.1)', () => {
   it('14.25.1020 with the signed 14.32.1908 image: the FW-managed flow', async () => {
-    const { sim, dev } = open('cx4lx@14.25.1020');
+    const { sim, dev } = simCard('cx4lx@14.25.1020');
     const lines: string[] = [];
     const r = await burnImage(dev, NEW, { ...FAST, log: (l) => lines.push(l) });
     expect(r).toMatchObject({ flow: 'fw-managed', outcome: 'burned', toVersion: '14.32.1908' });
@@ -52,7 +49,7 @@ describe('flow choice (§3.1)', () => {
   });
 
   it('14.14.1100 answers no MCAM: the legacy flow', async () => {
-    const { dev } = open('cx4lx@14.14.1100');
+    const { dev } = simCard('cx4lx@14.14.1100');
     const seen: string[][] = [];
     const r = await burnImage(dev, NEW, { ...FAST, confirm: (i) => (seen.push(i.reasons), true) });
     expect(r.flow).toBe('legacy');
@@ -63,7 +60,7 @@ describe('flow choice (§3.1)', () => {
 describe('boot address (§2.3 step 4, §8)', () => {
   it('MFRL level 0x40 not supported: MFAI only, 0x40 not sent', async () => {
     const p = findPersonality('cx4lx@14.14.1100')!;
-    const { sim, dev } = open({ personality: { ...p, mfrlLevels: 0x09 } });
+    const { sim, dev } = simCard({ personality: { ...p, mfrlLevels: 0x09 } });
     const r = await burnImage(dev, NEW, FAST);
     expect(r.bootAddressUpdated).toBe(true);
     expect(r.mitigations.join('\n')).toMatch(/MFRL level 0x40 is not among the supported levels \(mask 0x9\): not sent/);
@@ -73,7 +70,7 @@ describe('boot address (§2.3 step 4, §8)', () => {
   });
 
   it('MFAI refused: a warning, then the CR path (0xF0000 / 0xF0204)', async () => {
-    const { sim, dev } = open({ personality: 'cx4lx@14.14.1100', faults: ['reg-status:7,reg=MFAI,method=set'] });
+    const { sim, dev } = simCard({ personality: 'cx4lx@14.14.1100', faults: ['reg-status:7,reg=MFAI,method=set'] });
     const lines: string[] = [];
     const r = await burnImage(dev, NEW, { ...FAST, log: (l) => lines.push(l) });
     expect(r.bootAddressUpdated).toBe(true);
@@ -95,7 +92,7 @@ describe('boot address (§2.3 step 4, §8)', () => {
   });
 
   it("flintOrder with MFAI refused: flint's warning, no CR fallback, the burn itself completes", async () => {
-    const { dev } = open({ personality: 'cx4lx@14.14.1100', faults: ['reg-status:7,reg=MFAI,method=set'] });
+    const { dev } = simCard({ personality: 'cx4lx@14.14.1100', faults: ['reg-status:7,reg=MFAI,method=set'] });
     const lines: string[] = [];
     const r = await burnImage(dev, NEW, { flintOrder: true, log: (l) => lines.push(l) });
     expect(r).toMatchObject({ outcome: 'burned', bootAddressUpdated: false, mitigations: [] });

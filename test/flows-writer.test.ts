@@ -8,17 +8,15 @@ import { describe, expect, it } from 'vitest';
 import { openDevice, type Device } from '../src/device/index.js';
 import { Fs3BurnError } from '../src/errors.js';
 import { ChunkedWriter, needsErase, programSpans, sectorJobs, type BurnEvent, type WriterOptions } from '../src/flows/index.js';
-import { createSimDevice, type SimDevice, type SimOptions } from '../src/sim/index.js';
+import type { SimDevice, SimOptions } from '../src/sim/index.js';
 import { virtualClock } from '../src/vsec/index.js';
+import { simCard } from './helpers/sim-card.js';
 
 const SCRATCH = 0xc00000; // unused by the catalog images
 const SECTOR = 0x1000;
 const FAST = { retries: 3, minTimeoutMs: 0, maxTimeoutMs: 0 };
 
-function open(spec: string | SimOptions = 'cx4lx@14.25.1020'): { sim: SimDevice; dev: Device } {
-  const sim = createSimDevice(spec);
-  return { sim, dev: openDevice(sim, { clock: virtualClock(), icmd: { pollBudget: 32 } }) };
-}
+const open = (spec: string | SimOptions = 'cx4lx@14.25.1020') => simCard(spec, { icmd: { pollBudget: 32 } });
 
 const pattern = (n: number, seed: number) => new Uint8Array(n).map((_, i) => (i * 131 + seed * 7 + (i >> 8)) & 0xff);
 const mfbaSets = (sim: SimDevice) => sim.model.stats().icmd.byRegister['MFBA']?.set ?? 0;

@@ -7,23 +7,20 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { openDevice, type Device, type DeviceOptions } from '../src/device/index.js';
+import type { Device } from '../src/device/index.js';
 import { ExitCode, Fs3BurnError } from '../src/errors.js';
 import { burnImage, type BurnOptions } from '../src/flows/index.js';
 import { catalogImage } from '../src/image/catalog.js';
-import { createSimDevice, type SimDevice, type SimOptions } from '../src/sim/index.js';
+import { createSimDevice, type SimDevice } from '../src/sim/index.js';
 import { virtualClock } from '../src/vsec/index.js';
 import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/fixtures.js';
 import { SMALL_SECTIONS, Workbench, mapImage } from './helpers/mutate.js';
+import { simCard } from './helpers/sim-card.js';
 
 const FAST: BurnOptions = { retry: { retries: 2, minTimeoutMs: 0, maxTimeoutMs: 0 } };
 const small = (name: string, extra: Record<string, unknown> = {}) => catalogImage(name, { sections: SMALL_SECTIONS, ...extra });
 
-function open(spec: string | SimOptions, opts: DeviceOptions = {}): { sim: SimDevice; dev: Device } {
-  const sim = createSimDevice(spec);
-  return { sim, dev: openDevice(sim, { clock: virtualClock(), icmd: { pollBudget: 64 }, ...opts }) };
-}
 
 async function refused(sim: SimDevice, p: Promise<unknown>): Promise<Fs3BurnError> {
   const writes = sim.model.writesToFlash;
@@ -44,7 +41,7 @@ async function refused(sim: SimDevice, p: Promise<unknown>): Promise<Fs3BurnErro
 
 describe('write-protected flash (sim knob writeProtect)', () => {
   it('legacy flow (14.14.1100): refused before any write; fs3burn does not lift the protection', async () => {
-    const { sim, dev } = open({ personality: 'cx4lx@14.14.1100', knobs: { writeProtect: true } });
+    const { sim, dev } = simCard({ personality: 'cx4lx@14.14.1100', knobs: { writeProtect: true } });
     const e = await refused(sim, burnImage(dev, small('cx4lx-14.32.1908'), FAST));
     expect(e.code).toBe('BURN_WRITE_PROTECTED');
     expect(e.message).toBe(
@@ -55,14 +52,14 @@ describe('write-protected flash (sim knob writeProtect)', () => {
   });
 
   it('FW-managed flow (14.25.1020) and the overrides do not get past it', async () => {
-    const { sim, dev } = open({ personality: 'cx4lx@14.25.1020', knobs: { writeProtect: true } });
+    const { sim, dev } = simCard({ personality: 'cx4lx@14.25.1020', knobs: { writeProtect: true } });
     const e = await refused(sim, burnImage(dev, small('cx4lx-14.32.1908'), { ...FAST, force: true, allowDowngrade: true, allowPsidChange: true, nofs: true }));
     expect(e.code).toBe('BURN_WRITE_PROTECTED');
     expect(sim.model.stats().icmd.byRegister['MCC']).toBeUndefined(); // the FSM was never asked
   });
 
   it('the direct gateway: the status register\'s block-protect bits', async () => {
-    const { sim, dev } = open({ personality: 'cx4lx@14.14.1100', knobs: { writeProtect: true } }, { flash: { forceGateway: true } });
+    const { sim, dev } = simCard({ personality: 'cx4lx@14.14.1100', knobs: { writeProtect: true } }, { flash: { forceGateway: true } });
     const e = await refused(sim, burnImage(dev, small('cx4lx-14.32.1908'), { ...FAST, deviceOptions: { clock: virtualClock(), flash: { forceGateway: true } } }));
     expect(e.code).toBe('BURN_WRITE_PROTECTED');
     expect(e.message).toMatch(/^The flash is write-protected \(the block-protect bits of the flash status register\)/);
@@ -76,7 +73,7 @@ describe('a section with an absolute address that is not device data (found by f
     const main = map.sections.findIndex((s) => s.name === 'MAIN_CODE');
     // relative_addr cleared, CRCs fixed: the image still verifies
     const bad = new Workbench(img, map).materialize({ kind: 'entry', pick: main, field: 'relative', value: 1, fix: 'both' });
-    const { sim, dev } = open('cx4lx@14.14.1100');
+    const { sim, dev } = simCard('cx4lx@14.14.1100');
     const reads = sim.model.stats().config.reads;
     const e = await refused(sim, burnImage(dev, bad, FAST));
     expect(e.code).toBe('BURN_IMAGE_INVALID');
