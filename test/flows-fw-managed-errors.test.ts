@@ -85,7 +85,7 @@ describe('download failures', () => {
     const { device, model } = card({ faults: ['icmd-status:5,reg=MCDA,method=set,nth=5'] });
     const r = burnFwManaged(device, target, targetImage);
     expect(r.stats.retries).toBe(1);
-    expect(r.mitigations.join(' ')).toMatch(/Retried 1 MCDA/);
+    expect(r.mitigations.join(' ')).toMatch(/Retried 1 MCDA block\(s\) \/ MCC instruction\(s\)/);
     model.reset();
     expect(model.running?.versionString).toBe('14.32.1908');
   });
@@ -120,6 +120,21 @@ describe('VERIFY failures', () => {
 });
 
 describe('FSM errors and timeouts', () => {
+  it('UPDATE_COMPONENT and ACTIVATE_ALL answered busy (ICMD status 5, not done) once each: sent again, and the burn completes', () => {
+    // MCC SETs: LOCK 1, UPDATE 2, VERIFY 3, ACTIVATE 4 (a busy answer does not count as a SET done)
+    const { device, model } = card({ faults: ['icmd-status:5,reg=MCC,method=set,nth=2', 'icmd-status:5,reg=MCC,method=set,nth=5'] });
+    const r = burnFwManaged(device, target, targetImage);
+    expect(model.fired).toHaveLength(2);
+    expect(r.stats.retries).toBe(2);
+    model.reset();
+    expect(model.running?.versionString).toBe('14.32.1908');
+  });
+
+  it('with flintOrder a busy MCC answer is not sent again', () => {
+    const e = failsCleanly('FW_MANAGED_DEVICE_ERROR', { sim: { faults: ['icmd-status:5,reg=MCC,method=set,nth=2'] }, burn: { flintOrder: true } });
+    expect(e.data).toMatchObject({ phase: 'update', causeCode: 'ICMD_FW_BUSY' });
+  });
+
   it('ACTIVATE_ALL answered FSM error 1 "general error"', () => {
     // MCC SETs: LOCK 1, UPDATE 2, VERIFY 3, ACTIVATE 4
     const e = failsCleanly('FW_MANAGED_FSM_ERROR', { sim: { faults: ['fsm-error:1,reg=MCC,method=set,nth=4'] } });

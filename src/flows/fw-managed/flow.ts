@@ -74,13 +74,25 @@ class FsmRun {
     this.clock = p.options.clock;
   }
 
-  /** Run one device operation; wrap device errors with the flow's context. */
+  /**
+   * Run one device operation; wrap device errors with the flow's context. A busy answer (ICMD
+   * status 5, DEV_BUSY, interface busy: the instruction was not done, §4.5) is sent again within
+   * the busy-retry budget, as MCDA blocks are (none with flintOrder).
+   */
   private call<T>(what: string, fn: () => T): T {
-    try {
-      return fn();
-    } catch (e) {
-      if (isFs3BurnError(e) && e.code.startsWith('FW_MANAGED_')) throw e;
-      throw deviceFailure(e, what, this.ctx);
+    const { busyRetries, busyRetryDelayMs } = this.p.options;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return fn();
+      } catch (e) {
+        if (isFs3BurnError(e) && e.code.startsWith('FW_MANAGED_')) throw e;
+        if (isBusyAnswer(e) && attempt < busyRetries) {
+          this.busyRetries++;
+          this.clock.sleep(busyRetryDelayMs);
+          continue;
+        }
+        throw deviceFailure(e, what, this.ctx);
+      }
     }
   }
 

@@ -141,7 +141,7 @@ export function burnFwManaged(device: Device, imageBytes: Uint8Array, image: Fs3
     'Locked the update FSM the kernel\'s way: read MCC with handle 0, required FSMST_IDLE, locked with the handle it returned (§8).',
     `Waited at most ${options.stateTimeoutMs / 1000} s per FSM state, polling every ${options.pollIntervalMs} ms (§8 kernel bound; flint: 80 ms × 3000).`,
   ];
-  if (run.busyRetries > 0) mitigations.push(`Retried ${run.busyRetries} MCDA block(s) the FW answered busy (§4.6 mitigation).`);
+  if (run.busyRetries > 0) mitigations.push(`Retried ${run.busyRetries} MCDA block(s) / MCC instruction(s) the FW answered busy (§4.6 mitigation).`);
   if (run.releaseWarning) mitigations.push(run.releaseWarning);
   const iv = image.imageInfo?.fwVersion;
   return {
