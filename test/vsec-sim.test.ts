@@ -18,6 +18,17 @@ describe('VSEC on the simulated card', () => {
     expect(card.vsec.semTakes).toBe(o.vsecStats.semAcquires);
   });
 
+  it('a semaphore read-back that lost a bit: the ticket is still ours at the next attempt, not a semaphore held by nobody', () => {
+    const at = openSpaceAccess(createSimDevice('cx4lx@14.25.1020'), { clock: virtualClock() }).vsecOffset!;
+    // the card's 2nd read of VSEC SEMAPHORE (the first acquisition's read-back) comes back with bit 0 flipped
+    const sim = createSimDevice({ personality: 'cx4lx@14.25.1020', faults: [`bit-flip:0,op=config-read,addr=${at + 0x0c},nth=2`] });
+    const o = openSpaceAccess(sim, { clock: virtualClock(), semRetries: 4 });
+    expect(sim.model.fired).toHaveLength(1);
+    expect(o.mode).toBe('vsec');
+    expect(readHwId(o.access).hwId).toBe(0x20b);
+    expect(sim.read32(at + 0x0c)).toBe(0); // released: free for the next tool
+  });
+
   it('a PCI_* space (0x102) is refused: the card drops the space MSB (§4.6 PR #1047)', () => {
     const sim = createSimDevice('cx4lx@14.25.1020');
     const o = openSpaceAccess(sim, { clock: virtualClock() });

@@ -115,20 +115,29 @@ export class VsecSpaceAccess implements AddressSpaceAccess {
     }
   }
 
-  /** §5.3 VSEC lock: SEM = 0 → read COUNTER, write it to SEM, read SEM back = ticket. */
+  /**
+   * §5.3 VSEC lock: SEM = 0 → read COUNTER, write it to SEM, read SEM back = ticket. A ticket
+   * written whose read-back differed is still ours if SEM holds it at the next attempt (the
+   * counter never hands the same ticket twice): a read-back that lost a bit would otherwise
+   * leave SEM taken by nobody, and every later attempt (ours, or another tool's) would fail.
+   */
   private acquire(): void {
     let last = 0;
+    let written: number | undefined;
+    const got = () => {
+      this.stats.semAcquires++;
+      this.selected = -1;
+      this.held = true;
+    };
     for (let attempt = 1; attempt <= this.semRetries; attempt++) {
       last = this.rd(VSEC_SEMAPHORE);
+      if (written !== undefined && written !== 0 && last === written) return got();
+      written = undefined;
       if (last === 0) {
-        const ticket = this.rd(VSEC_COUNTER);
+        const ticket = this.rd(VSEC_COUNTER) >>> 0;
         this.wr(VSEC_SEMAPHORE, ticket);
-        if (this.rd(VSEC_SEMAPHORE) === ticket >>> 0) {
-          this.stats.semAcquires++;
-          this.selected = -1;
-          this.held = true;
-          return;
-        }
+        if (this.rd(VSEC_SEMAPHORE) === ticket) return got();
+        written = ticket;
       }
       this.stats.semRetries++;
       if (attempt < this.semRetries) this.sleep(SEM_RETRY_SLEEP_MS);
