@@ -29,6 +29,15 @@ describe('VSEC on the simulated card', () => {
     expect(sim.read32(at + 0x0c)).toBe(0); // released: free for the next tool
   });
 
+  it('a space-select read-back that lost a bit is read again, not taken as a refused space', () => {
+    const at = openSpaceAccess(createSimDevice('cx4lx@14.25.1020'), { clock: virtualClock() }).vsecOffset!;
+    // the 2nd read of VSEC CTRL (the first space select's read-back) comes back with bit 0 of the space flipped
+    const sim = createSimDevice({ personality: 'cx4lx@14.25.1020', faults: [`bit-flip:0,op=config-read,addr=${at + 0x04},nth=2`] });
+    const o = openSpaceAccess(sim, { clock: virtualClock() });
+    expect(sim.model.fired).toHaveLength(1);
+    expect([...o.supportedSpaces].sort((a, b) => a - b)).toEqual([Space.ICMD_EXT, Space.CR, Space.ICMD, Space.SEMAPHORE]);
+  });
+
   it('a PCI_* space (0x102) is refused: the card drops the space MSB (§4.6 PR #1047)', () => {
     const sim = createSimDevice('cx4lx@14.25.1020');
     const o = openSpaceAccess(sim, { clock: virtualClock() });

@@ -165,9 +165,12 @@ export class VsecSpaceAccess implements AddressSpaceAccess {
     if (this.selected === space) return;
     const ctrl = this.rd(VSEC_CTRL);
     this.wr(VSEC_CTRL, ((ctrl & ~CTRL_SPACE_MASK) | (space & CTRL_SPACE_MASK)) >>> 0);
-    const back = this.rd(VSEC_CTRL);
+    const refused = (v: number) => ctrlStatus(v) === 0 || (v & CTRL_SPACE_MASK) !== (space & CTRL_SPACE_MASK);
+    let back = this.rd(VSEC_CTRL);
     this.stats.spaceSelects++;
-    if (ctrlStatus(back) === 0 || (back & CTRL_SPACE_MASK) !== (space & CTRL_SPACE_MASK)) {
+    // read once more before calling the space unsupported (a read that lost a bit is not a refusal)
+    if (refused(back)) back = this.rd(VSEC_CTRL);
+    if (refused(back)) {
       this.selected = -1;
       throw new Fs3BurnError('VSEC_SPACE_UNSUPPORTED', `${this.name}: address space ${hex(space)} is not supported by the VSEC`, {
         data: { device: this.name, space, ctrl: back, readBackSpace: back & CTRL_SPACE_MASK },
