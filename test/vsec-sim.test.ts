@@ -38,6 +38,16 @@ describe('VSEC on the simulated card', () => {
     expect([...o.supportedSpaces].sort((a, b) => a - b)).toEqual([Space.ICMD_EXT, Space.CR, Space.ICMD, Space.SEMAPHORE]);
   });
 
+  it('a syndrome bit that a read flipped is read again, not reported as a failed access', () => {
+    const at = openSpaceAccess(createSimDevice('cx4lx@14.25.1020'), { clock: virtualClock() }).vsecOffset!;
+    const sim = createSimDevice({ personality: 'cx4lx@14.25.1020', faults: [`bit-flip:30,op=config-read,addr=${at + 0x10},nth=2`] });
+    const o = openSpaceAccess(sim, { clock: virtualClock() });
+    for (let i = 0; i < 4; i++) expect(readHwId(o.access).hwId).toBe(0x20b);
+    expect(sim.model.fired).toHaveLength(1);
+    // a real syndrome stays: an address beyond the CR space is still refused
+    expect(() => o.access.readSpace32(Space.CR, 0x3fff0000)).toThrow(expect.objectContaining({ code: 'VSEC_ADDRESS_OUT_OF_RANGE' }));
+  });
+
   it('a PCI_* space (0x102) is refused: the card drops the space MSB (§4.6 PR #1047)', () => {
     const sim = createSimDevice('cx4lx@14.25.1020');
     const o = openSpaceAccess(sim, { clock: virtualClock() });

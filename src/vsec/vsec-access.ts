@@ -217,9 +217,13 @@ export class VsecSpaceAccess implements AddressSpaceAccess {
     });
   }
 
-  /** ADDR bit 30 set: read CTRL's syndrome code 27:24 and fail (§5.2). */
+  /**
+   * ADDR bit 30 set: read CTRL's syndrome code 27:24 and fail (§5.2). ADDR is read once more
+   * first (the access is complete, so ADDR is stable): a read that lost a bit is not a syndrome.
+   */
   private checkSyndrome(addrReg: number, space: number, offset: number): void {
     if ((addrReg & ADDR_SYNDROME) === 0) return;
+    if ((this.rd(VSEC_ADDR) & ADDR_SYNDROME) === 0) return;
     const code = ctrlSyndrome(this.rd(VSEC_CTRL));
     if (code === SYNDROME_ADDR_OUT_OF_RANGE) {
       throw new Fs3BurnError('VSEC_ADDRESS_OUT_OF_RANGE', `${this.name}: offset ${hex(offset)} is out of range for address space ${hex(space)}`, {
