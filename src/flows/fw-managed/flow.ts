@@ -58,8 +58,24 @@ export function mcdaBlockSize(info: ComponentInfo): number {
 }
 
 /** DEV_BUSY, ICMD status 5, or an interface busy (the command was not even sent, §4.5): nothing was done. */
-export function isBusyAnswer(e: unknown): boolean {
+function isBusyAnswer(e: unknown): boolean {
   return isFs3BurnError(e) && (e.code === 'REGISTER_DEV_BUSY' || e.code === 'ICMD_FW_BUSY' || e.code === 'ICMD_IFC_BUSY');
+}
+
+/**
+ * Run `fn`; a busy answer (nothing was done) runs it again, at most `busyRetries` more times,
+ * `busyRetryDelayMs` apart (§4.6 mitigation; none with flintOrder). Other errors pass through.
+ */
+export function againWhileBusy<T>(o: Pick<ResolvedFwManagedOptions, 'busyRetries' | 'busyRetryDelayMs' | 'clock'>, fn: () => T, onRetry?: () => void): T {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return fn();
+    } catch (e) {
+      if (!isBusyAnswer(e) || attempt >= o.busyRetries) throw e;
+      onRetry?.();
+      o.clock.sleep(o.busyRetryDelayMs);
+    }
+  }
 }
 
 class FsmRun {
@@ -75,24 +91,15 @@ class FsmRun {
   }
 
   /**
-   * Run one device operation; wrap device errors with the flow's context. A busy answer (ICMD
-   * status 5, DEV_BUSY, interface busy: the instruction was not done, §4.5) is sent again within
-   * the busy-retry budget, as MCDA blocks are (none with flintOrder).
+   * Run one device operation; a busy answer (ICMD status 5, DEV_BUSY, interface busy: not done,
+   * §4.5) is sent again (againWhileBusy); other device errors are wrapped with the flow's context.
    */
   private call<T>(what: string, fn: () => T): T {
-    const { busyRetries, busyRetryDelayMs } = this.p.options;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return fn();
-      } catch (e) {
-        if (isFs3BurnError(e) && e.code.startsWith('FW_MANAGED_')) throw e;
-        if (isBusyAnswer(e) && attempt < busyRetries) {
-          this.busyRetries++;
-          this.clock.sleep(busyRetryDelayMs);
-          continue;
-        }
-        throw deviceFailure(e, what, this.ctx);
-      }
+    try {
+      return againWhileBusy(this.p.options, fn, () => this.busyRetries++);
+    } catch (e) {
+      if (isFs3BurnError(e) && e.code.startsWith('FW_MANAGED_')) throw e;
+      throw deviceFailure(e, what, this.ctx);
     }
   }
 
@@ -169,24 +176,6 @@ class FsmRun {
     this.p.reporter.state(st.state, 'lock', `locked update handle 0x${q.handle.toString(16)}`);
   }
 
-  private sendBlock(offset: number, data: Uint8Array): void {
-    const { busyRetries, busyRetryDelayMs } = this.p.options;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        this.p.ops.fsmBlockDownload(this.handle, offset, data);
-        return;
-      } catch (e) {
-        const busy = isBusyAnswer(e);
-        if (busy && attempt < busyRetries) {
-          this.busyRetries++;
-          this.clock.sleep(busyRetryDelayMs);
-          continue;
-        }
-        throw deviceFailure(e, `MCDA block of ${data.length} bytes at component offset 0x${offset.toString(16)}`, this.ctx);
-      }
-    }
-  }
-
   private download(): { blocks: number; blockSize: number } {
     const data = this.p.component;
     const blockSize = mcdaBlockSize(this.p.info);
@@ -195,7 +184,7 @@ class FsmRun {
     for (let off = 0; off < data.length; off += blockSize) {
       this.checkAbort();
       const chunk = data.subarray(off, Math.min(off + blockSize, data.length));
-      this.sendBlock(off, chunk);
+      this.call(`MCDA block of ${chunk.length} bytes at component offset 0x${off.toString(16)}`, () => this.p.ops.fsmBlockDownload(this.handle, off, chunk));
       blocks++;
       this.p.reporter.download(off + chunk.length, data.length);
     }

@@ -13,7 +13,7 @@ import { formatFwVersion, type Fs3Image } from '../../image/fs3.js';
 import { emptyStats, type BurnResult } from '../types.js';
 import { COMPONENT_BOOT_IMG, COMPONENT_NAME, extractComponent } from './component.js';
 import { deviceFailure } from './errors.js';
-import { isBusyAnswer, runFsmUpdate } from './flow.js';
+import { againWhileBusy, runFsmUpdate } from './flow.js';
 import { deviceFsmOps, type FsmOps } from './ops.js';
 import { resolveOptions, type FwManagedOptions, type ResolvedFwManagedOptions } from './options.js';
 import { FsmReporter } from './report.js';
@@ -62,17 +62,11 @@ function runningVersion(device: Device, opts: FwManagedOptions): string | undefi
  * FW_MANAGED_DEVICE_ERROR that says nothing was written (a raw ICMD error would not).
  */
 function query<T>(what: string, options: ResolvedFwManagedOptions, from: string | undefined, fn: () => T): T {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return fn();
-    } catch (e) {
-      if (isBusyAnswer(e) && attempt < options.busyRetries) {
-        options.clock.sleep(options.busyRetryDelayMs);
-        continue;
-      }
-      if (isFs3BurnError(e) && e.code.startsWith('FW_MANAGED_')) throw e;
-      throw deviceFailure(e, what, { phase: 'query', fromVersion: from });
-    }
+  try {
+    return againWhileBusy(options, fn);
+  } catch (e) {
+    if (isFs3BurnError(e) && e.code.startsWith('FW_MANAGED_')) throw e;
+    throw deviceFailure(e, what, { phase: 'query', fromVersion: from });
   }
 }
 
