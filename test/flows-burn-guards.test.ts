@@ -10,24 +10,15 @@ import { burnImage, type BurnOptions, type ConfirmInfo } from '../src/flows/inde
 import { catalogImage, catalogImageDetailed } from '../src/image/catalog.js';
 import { SectionType } from '../src/image/sections.js';
 import type { SimDevice } from '../src/sim/index.js';
-import { simCard } from './helpers/sim-card.js';
+import { refusedWithoutWrites, simCard } from './helpers/sim-card.js';
 
 const FAST: BurnOptions = { retry: { retries: 2, minTimeoutMs: 0, maxTimeoutMs: 0 } };
 
-
-async function refused(sim: SimDevice, p: Promise<unknown>): Promise<Fs3BurnError> {
-  const writes = sim.model.writesToFlash;
+/** A refusal (refusedWithoutWrites) that sent no boot-address request either and says the card is untouched. */
+async function refused(sim: SimDevice, burn: () => Promise<unknown>): Promise<Fs3BurnError> {
   const mfai = sim.model.stats().icmd.byRegister['MFAI']?.set ?? 0;
-  let err: unknown;
-  try {
-    await p;
-  } catch (e) {
-    err = e;
-  }
-  if (!(err instanceof Fs3BurnError)) throw new Error(`expected a refusal, got ${String(err)}`);
-  expect(sim.model.writesToFlash).toBe(writes); // no write reached the chip
+  const err = await refusedWithoutWrites(sim, burn);
   expect(sim.model.stats().icmd.byRegister['MFAI']?.set ?? 0).toBe(mfai); // nor a boot-address request
-  expect(err.exitCode).toBe(7);
   expect(err.message).toMatch(/Nothing was written: the card is left as it was and stays bootable\.$/);
   expect(err.hint).toBeTruthy();
   return err;
@@ -37,7 +28,7 @@ describe('refusals before any write', () => {
   it('PSID mismatch → BURN_PSID_MISMATCH; allowPsidChange burns', async () => {
     const { sim, dev } = simCard('cx4lx@14.14.1100');
     const image = catalogImage('cx4lx-14.32.1908', { psid: 'MT_0000000999' });
-    const e = await refused(sim, burnImage(dev, image, FAST));
+    const e = await refused(sim, () => burnImage(dev, image, FAST));
     expect(e.code).toBe('BURN_PSID_MISMATCH');
     expect(e.message).toMatch(/^PSID mismatch: the image is for PSID MT_0000000999, the card's PSID is MT_2420110034/);
     expect(e.hint).toMatch(/allowPsidChange/);
@@ -48,14 +39,14 @@ describe('refusals before any write', () => {
 
   it('HW ID mismatch (supported_hw_id vs CR 0xF0014) → BURN_HW_ID_MISMATCH', async () => {
     const { sim, dev } = simCard('cx4lx@14.14.1100');
-    const e = await refused(sim, burnImage(dev, catalogImage('cx4lx-14.32.1908', { supportedHwIds: [0x209] }), { ...FAST, allowPsidChange: true, force: true }));
+    const e = await refused(sim, () => burnImage(dev, catalogImage('cx4lx-14.32.1908', { supportedHwIds: [0x209] }), { ...FAST, allowPsidChange: true, force: true }));
     expect(e.code).toBe('BURN_HW_ID_MISMATCH');
     expect(e.message).toMatch(/^Device\/Image mismatch: the image is for HW ID 0x209, the device is 0x20B \(ConnectX4LX\)/);
   });
 
   it('older version → BURN_DOWNGRADE unless allowDowngrade', async () => {
     const { sim, dev } = simCard('cx4lx@14.25.1020');
-    const e = await refused(sim, burnImage(dev, catalogImage('cx4lx-14.14.1100'), FAST));
+    const e = await refused(sim, () => burnImage(dev, catalogImage('cx4lx-14.14.1100'), FAST));
     expect(e.code).toBe('BURN_DOWNGRADE');
     expect(e.message).toMatch(/^The image's FW 14.14.1100 is older than the FW 14.25.1020 on flash/);
     expect(e.hint).toMatch(/allowDowngrade/);
@@ -68,7 +59,7 @@ describe('refusals before any write', () => {
     const bad = built.image.slice();
     bad[main.addr + 0x100] ^= 0x40;
     const reads = sim.model.stats().config.reads;
-    const e = await refused(sim, burnImage(dev, bad, FAST));
+    const e = await refused(sim, () => burnImage(dev, bad, FAST));
     expect(e.code).toBe('BURN_IMAGE_INVALID');
     expect(e.message).toMatch(/does not verify: Bad CRC\. \(bad: MAIN_CODE\)/);
     expect(sim.model.stats().config.reads).toBe(reads);
@@ -76,14 +67,14 @@ describe('refusals before any write', () => {
 
   it('a write-protected flash → BURN_WRITE_PROTECTED', async () => {
     const { sim, dev } = simCard({ personality: 'cx4lx@14.14.1100', knobs: { writeProtect: true } });
-    const e = await refused(sim, burnImage(dev, catalogImage('cx4lx-14.32.1908'), FAST));
+    const e = await refused(sim, () => burnImage(dev, catalogImage('cx4lx-14.32.1908'), FAST));
     expect(e.code).toBe('BURN_WRITE_PROTECTED');
   });
 
   it('a declined confirmation → BURN_DECLINED; the prompt saw flow and versions', async () => {
     const { sim, dev } = simCard('cx4lx@14.14.1100');
     const seen: ConfirmInfo[] = [];
-    const e = await refused(sim, burnImage(dev, catalogImage('cx4lx-14.32.1908'), { ...FAST, confirm: (i) => (seen.push(i), false) }));
+    const e = await refused(sim, () => burnImage(dev, catalogImage('cx4lx-14.32.1908'), { ...FAST, confirm: (i) => (seen.push(i), false) }));
     expect(e.code).toBe('BURN_DECLINED');
     expect(seen).toHaveLength(1);
     expect(seen[0]).toMatchObject({ device: sim.name, flow: 'legacy', fromVersion: '14.14.1100', toVersion: '14.32.1908' });

@@ -16,25 +16,14 @@ import { virtualClock } from '../src/vsec/index.js';
 import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/fixtures.js';
 import { SMALL_SECTIONS, Workbench, mapImage } from './helpers/mutate.js';
-import { simCard } from './helpers/sim-card.js';
+import { refusedWithoutWrites, simCard } from './helpers/sim-card.js';
 
 const FAST: BurnOptions = { retry: { retries: 2, minTimeoutMs: 0, maxTimeoutMs: 0 } };
 const small = (name: string, extra: Record<string, unknown> = {}) => catalogImage(name, { sections: SMALL_SECTIONS, ...extra });
 
-
-async function refused(sim: SimDevice, p: Promise<unknown>): Promise<Fs3BurnError> {
-  const writes = sim.model.writesToFlash;
-  const flash = Buffer.from(sim.model.flash.dump());
-  let err: unknown;
-  try {
-    await p;
-  } catch (e) {
-    err = e;
-  }
-  if (!(err instanceof Fs3BurnError)) throw new Error(`expected a refusal, got ${String(err)}`);
-  expect(sim.model.writesToFlash).toBe(writes);
-  expect(Buffer.compare(Buffer.from(sim.model.flash.dump()), flash)).toBe(0);
-  expect(err.exitCode).toBe(ExitCode.REFUSED);
+/** A refusal (refusedWithoutWrites) with a hint. */
+async function refused(sim: SimDevice, burn: () => Promise<unknown>): Promise<Fs3BurnError> {
+  const err = await refusedWithoutWrites(sim, burn);
   expect(err.hint).toBeTruthy();
   return err;
 }
@@ -42,7 +31,7 @@ async function refused(sim: SimDevice, p: Promise<unknown>): Promise<Fs3BurnErro
 describe('write-protected flash (sim knob writeProtect)', () => {
   it('legacy flow (14.14.1100): refused before any write; fs3burn does not lift the protection', async () => {
     const { sim, dev } = simCard({ personality: 'cx4lx@14.14.1100', knobs: { writeProtect: true } });
-    const e = await refused(sim, burnImage(dev, small('cx4lx-14.32.1908'), FAST));
+    const e = await refused(sim, () => burnImage(dev, small('cx4lx-14.32.1908'), FAST));
     expect(e.code).toBe('BURN_WRITE_PROTECTED');
     expect(e.message).toBe(
       'The flash is write-protected (MFPA sector_wrp / subsector_wrp); fs3burn does not remove write protection itself. Nothing was written: the card is left as it was and stays bootable.',
@@ -53,14 +42,14 @@ describe('write-protected flash (sim knob writeProtect)', () => {
 
   it('FW-managed flow (14.25.1020) and the overrides do not get past it', async () => {
     const { sim, dev } = simCard({ personality: 'cx4lx@14.25.1020', knobs: { writeProtect: true } });
-    const e = await refused(sim, burnImage(dev, small('cx4lx-14.32.1908'), { ...FAST, force: true, allowDowngrade: true, allowPsidChange: true, nofs: true }));
+    const e = await refused(sim, () => burnImage(dev, small('cx4lx-14.32.1908'), { ...FAST, force: true, allowDowngrade: true, allowPsidChange: true, nofs: true }));
     expect(e.code).toBe('BURN_WRITE_PROTECTED');
     expect(sim.model.stats().icmd.byRegister['MCC']).toBeUndefined(); // the FSM was never asked
   });
 
   it('the direct gateway: the status register\'s block-protect bits', async () => {
     const { sim, dev } = simCard({ personality: 'cx4lx@14.14.1100', knobs: { writeProtect: true } }, { flash: { forceGateway: true } });
-    const e = await refused(sim, burnImage(dev, small('cx4lx-14.32.1908'), { ...FAST, deviceOptions: { clock: virtualClock(), flash: { forceGateway: true } } }));
+    const e = await refused(sim, () => burnImage(dev, small('cx4lx-14.32.1908'), { ...FAST, deviceOptions: { clock: virtualClock(), flash: { forceGateway: true } } }));
     expect(e.code).toBe('BURN_WRITE_PROTECTED');
     expect(e.message).toMatch(/^The flash is write-protected \(the block-protect bits of the flash status register\)/);
   });
@@ -75,7 +64,7 @@ describe('a section with an absolute address that is not device data (found by f
     const bad = new Workbench(img, map).materialize({ kind: 'entry', pick: main, field: 'relative', value: 1, fix: 'both' });
     const { sim, dev } = simCard('cx4lx@14.14.1100');
     const reads = sim.model.stats().config.reads;
-    const e = await refused(sim, burnImage(dev, bad, FAST));
+    const e = await refused(sim, () => burnImage(dev, bad, FAST));
     expect(e.code).toBe('BURN_IMAGE_INVALID');
     expect(e.message).toMatch(/its MAIN_CODE section has an absolute flash address \(relative_addr 0, 0x9000\) but is not device data/);
     expect(sim.model.stats().config.reads).toBe(reads);

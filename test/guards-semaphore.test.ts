@@ -11,7 +11,7 @@
  */
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { openDevice, type Device } from '../src/device/index.js';
+import { openDevice } from '../src/device/index.js';
 import { ExitCode, Fs3BurnError } from '../src/errors.js';
 import { burnImage, type BurnOptions } from '../src/flows/index.js';
 import { catalogImage } from '../src/image/catalog.js';
@@ -22,30 +22,20 @@ import { openSpaceAccess, virtualClock } from '../src/vsec/index.js';
 import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/fixtures.js';
 import { SMALL_SECTIONS } from './helpers/mutate.js';
+import { refusedWithoutWrites, simCard } from './helpers/sim-card.js';
 
 const FAST: BurnOptions = { retry: { retries: 2, minTimeoutMs: 0, maxTimeoutMs: 0 } };
 const TRIES = 6;
 const image = () => catalogImage('cx4lx-14.32.1908', { sections: SMALL_SECTIONS });
 
-function open(spec: string | SimOptions): { sim: SimDevice; dev: Device } {
-  const sim = createSimDevice(spec);
-  return { sim, dev: openDevice(sim, { clock: virtualClock(), icmd: { pollBudget: 64, semaphoreTries: TRIES }, flash: { semaphoreTries: TRIES } }) };
-}
+const open = (spec: string | SimOptions) => simCard(spec, { icmd: { semaphoreTries: TRIES }, flash: { semaphoreTries: TRIES } });
 
-async function refused(sim: SimDevice, p: Promise<unknown>): Promise<Fs3BurnError> {
-  const writes = sim.model.writesToFlash;
+/** A refusal (refusedWithoutWrites) for a held semaphore, before a single ICMD command was sent. */
+async function refused(sim: SimDevice, burn: () => Promise<unknown>): Promise<Fs3BurnError> {
   const commands = sim.model.stats().icmd;
-  let err: unknown;
-  try {
-    await p;
-  } catch (e) {
-    err = e;
-  }
-  if (!(err instanceof Fs3BurnError)) throw new Error(`expected a refusal, got ${String(err)}`);
-  expect(sim.model.writesToFlash).toBe(writes);
+  const err = await refusedWithoutWrites(sim, burn);
   expect(sim.model.stats().icmd).toEqual(commands); // not one ICMD command was sent
   expect(err.code).toBe('GUARD_SEMAPHORE_HELD');
-  expect(err.exitCode).toBe(ExitCode.REFUSED);
   expect(err.message).toMatch(/Nothing was written: the card is left as it was and stays bootable\.$/);
   return err;
 }
@@ -78,7 +68,7 @@ function staleOwner(access: AddressSpaceAccess, offset: number, owner: number): 
 describe('the sim\'s sem-held fault', () => {
   it('ICMD semaphore held by owner 4242 → refused with the owner id and the flag that clears it', async () => {
     const { sim, dev } = open({ personality: 'cx4lx@14.14.1100', faults: ['sem-held:4242,op=sem-icmd,times=inf'] });
-    const e = await refused(sim, burnImage(dev, image(), FAST));
+    const e = await refused(sim, () => burnImage(dev, image(), FAST));
     expect(e.message).toMatch(/^Another tool is using the card: the ICMD semaphore \(space 0xA offset 0x0\) is held by owner id 4242 \(0x1092\)\./);
     expect(e.hint).toMatch(/wait for process 4242 to finish/);
     expect(e.hint).toMatch(/--clear-semaphore \(library: clearSemaphore\)/);
@@ -87,7 +77,7 @@ describe('the sim\'s sem-held fault', () => {
 
   it('flash-programming semaphore (0x10) held by owner 777 → refused the same way', async () => {
     const { sim, dev } = open({ personality: 'cx4lx@14.25.1020', faults: ['sem-held:777,op=sem-flash,times=inf'] });
-    const e = await refused(sim, burnImage(dev, image(), FAST));
+    const e = await refused(sim, () => burnImage(dev, image(), FAST));
     expect(e.message).toContain('the flash-programming semaphore (space 0xA offset 0x10) is held by owner id 777 (0x309)');
   });
 
@@ -105,7 +95,7 @@ describe('the sim\'s sem-held fault', () => {
 
   it('an owner that takes it again at once: refused after the clear, still nothing written', async () => {
     const { sim, dev } = open({ personality: 'cx4lx@14.14.1100', faults: ['sem-held:4242,op=sem-icmd,times=inf'] });
-    const e = await refused(sim, burnImage(dev, image(), { ...FAST, clearSemaphore: true } as BurnOptions));
+    const e = await refused(sim, () => burnImage(dev, image(), { ...FAST, clearSemaphore: true } as BurnOptions));
     expect(e.message).toMatch(/^The semaphores were cleared and taken again at once: the ICMD semaphore .* owner id 4242/);
     expect(e.data).toMatchObject({ cleared: true });
   });
@@ -129,7 +119,7 @@ describe('a stale owner that only a 0 write clears (what a crashed tool leaves)'
 
   it('without the flag: refused; the semaphore is left as it was', async () => {
     const { sim, access, dev } = staleCard(0x0);
-    const e = await refused(sim, burnImage(dev, image(), FAST));
+    const e = await refused(sim, () => burnImage(dev, image(), FAST));
     expect(e.message).toContain('held by owner id 31337');
     expect(access.zeroWrites).toBe(0);
     expect(access.held).toBe(true);
