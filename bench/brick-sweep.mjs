@@ -115,7 +115,7 @@ async function worker(o) {
           // mstflint: every dump after a cut, and the final dump of every 10th point
           mstflint: (c, j) => (!o.mstflint ? 'none' : c.op === 'icmd' || indexed[j].i % 10 === 0 ? 'all' : 'cut'),
           // a second cut during the re-burn at every --double-th point
-          secondCut: (_c, j) => (o.double > 0 && indexed[j].i % o.double === 0 ? 1 + ((indexed[j].i * 7919) % Math.max(1, Math.floor(p.flashOps * 0.7))) : undefined),
+          secondCut: (_c, j) => brick.secondCutFor(p, indexed[j].i, o.double),
           onCut: (r) => {
             if (r.problems.length > 0) process.stderr.write(`FAIL ${brick.cutName(sc, r.cut)}: ${r.problems.join(' | ')}\n`);
           },

@@ -13,6 +13,7 @@ import {
   mergeSweep,
   profileBurn,
   scenario,
+  secondCutFor,
   sweep,
   sweepFailures,
   sweepLine,
@@ -71,11 +72,7 @@ export function describeSweeps(file: string, cases: readonly SweepCase[]): void 
       const s = await sweep(sc, p, {
         points,
         mstflint: (cut, i): MstflintChecks => (cut.op === 'icmd' || i % finalEvery === 0 || (every > 0 && i % every === 0) ? 'all' : 'cut'),
-        secondCut: (cut, i) => {
-          if (replay) return replay.secondCut;
-          // a spread of k2 over the first 70 % of a burn (a resumed burn may skip what is already written)
-          return every > 0 && i % every === 0 ? 1 + ((i * 7919) % Math.max(1, Math.floor(p.flashOps * 0.7))) : undefined;
-        },
+        secondCut: (_cut, i) => (replay ? replay.secondCut : secondCutFor(p, i, every)),
       });
       lines.push(sweepLine(s));
       mergeSweep(totals, s);

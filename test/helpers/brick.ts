@@ -596,6 +596,15 @@ export async function sweep(sc: Scenario, profile: BurnProfile, o: SweepOptions)
 }
 
 /**
+ * The second cut of the `i`-th point of a plan when every `every`-th point gets one (0: none):
+ * after the re-burn's k2-th flash operation, k2 spread over the first 70 % of a burn (a resumed
+ * re-burn may end before k2; then only the first cut fired).
+ */
+export function secondCutFor(p: BurnProfile, i: number, every: number): number | undefined {
+  return every > 0 && i % every === 0 ? 1 + ((i * 7919) % Math.max(1, Math.floor(p.flashOps * 0.7))) : undefined;
+}
+
+/**
  * The CI plan of a scenario (`sample` = undefined: every k): every flash operation k in
  * the window cut clean and half-done, an even sample of `sample` other k cut clean (every k
  * when undefined, also half-done), the last ICMD commands, and `icmdSample` ICMD commands
